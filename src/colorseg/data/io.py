@@ -1,0 +1,210 @@
+"""Image and mask reading/writing with explicit, dtype-based conversion.
+
+Images are returned as ``float32`` arrays of shape ``(H, W, C)`` in ``[0, 1]``. The scale is decided
+from the stored dtype, never from the values: ``uint8`` / 255, ``uint16`` / 65535, ``bool`` as 0/1,
+floats must already lie in ``[0, 1]``. EXIF orientation is applied to JPEG/TIFF/PNG photos.
+Masks are returned as ``int64`` arrays ``(H, W)`` of the stored values (palette PNGs: the indices).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from colorseg.errors import DataError
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+MAX_PIXELS = 2**28  # decompression-bomb guard (~268 MP), overridable per call
+Image.MAX_IMAGE_PIXELS = None  # we enforce our own limit with a clear message
+
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R BT.601, as PIL's "L"
+
+
+def is_image_file(path: str | Path) -> bool:
+    """True for a regular file with a known image extension (``Thumbs.db`` etc. are not)."""
+    p = Path(path)
+    return p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
+
+
+def list_images(folder: str | Path, recursive: bool = False) -> list[Path]:
+    """Sorted image files in ``folder``; raises DataError if it is missing or holds none."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"folder not found: {folder}")
+    pattern = "**/*" if recursive else "*"
+    files = sorted(p for p in folder.glob(pattern) if p.is_file() and is_image_file(p))
+    if not files:
+        raise DataError(f"no image files ({', '.join(IMAGE_EXTENSIONS)}) in folder: {folder}")
+    return files
+
+
+def _read_raw(path: Path, max_pixels: int) -> tuple[np.ndarray, str]:
+    """Decode a file into its stored array and PIL mode ("" for TIFF read by tifffile)."""
+    if not path.is_file():
+        raise DataError(f"image file not found: {path}")
+    if path.suffix.lower() in (".tif", ".tiff"):
+        import tifffile
+
+        try:
+            with tifffile.TiffFile(path) as tif:
+                shape = tif.pages[0].shape
+                if int(np.prod(shape[:2])) > max_pixels:
+                    raise DataError(f"{path}: {shape[1]}x{shape[0]} pixels exceeds the limit {max_pixels}")
+                arr = tif.asarray(key=0)
+            return arr, ""
+        except DataError:
+            raise
+        except Exception as exc:  # tifffile raises many types on corrupt files
+            raise DataError(f"cannot read image {path}: {exc}") from exc
+    try:
+        with Image.open(path) as im:
+            if im.width * im.height > max_pixels:
+                raise DataError(f"{path}: {im.width}x{im.height} pixels exceeds the limit {max_pixels}")
+            if _is_png16_rgb(path, im):
+                return _read_png16(path), "RGB16"
+            im = ImageOps.exif_transpose(im)
+            im.load()
+            return _pil_to_array(im), im.mode
+    except DataError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise DataError(f"cannot read image {path}: {exc}") from exc
+
+
+def _is_png16_rgb(path: Path, im: Image.Image) -> bool:
+    """PIL decodes 16-bit RGB(A) PNGs to 8 bits; detect them to read with pypng instead."""
+    if im.format != "PNG":
+        return False
+    with open(path, "rb") as fh:
+        head = fh.read(33)
+    bit_depth, color_type = head[24], head[25]
+    return bit_depth == 16 and color_type in (2, 6)
+
+
+def _read_png16(path: Path) -> np.ndarray:
+    import png
+
+    width, height, rows, info = png.Reader(filename=str(path)).read()
+    planes = info["planes"]
+    arr = np.vstack([np.asarray(r, dtype=np.uint16) for r in rows]).reshape(height, width, planes)
+    return arr
+
+
+def _pil_to_array(im: Image.Image) -> np.ndarray:
+    if im.mode in ("I;16", "I;16B", "I;16L"):
+        return np.asarray(im, dtype=np.uint16)
+    if im.mode == "I" and im.format == "PNG":  # 16-bit gray PNG decoded as int32
+        return np.asarray(im).astype(np.uint16)
+    if im.mode == "1":
+        return np.asarray(im, dtype=bool)
+    if im.mode == "CMYK":
+        return np.asarray(im.convert("RGB"))
+    return np.asarray(im)
+
+
+def to_float(arr: np.ndarray, path: str | Path = "<array>") -> np.ndarray:
+    """Scale by dtype to float32 in [0, 1]: uint8/255, uint16/65535, bool 0/1, floats as-is."""
+    if arr.dtype == np.uint8:
+        return arr.astype(np.float32) / 255.0
+    if arr.dtype == np.uint16:
+        return arr.astype(np.float32) / 65535.0
+    if arr.dtype == bool:
+        return arr.astype(np.float32)
+    if np.issubdtype(arr.dtype, np.floating):
+        out = arr.astype(np.float32)
+        if out.size and (np.nanmin(out) < 0 or np.nanmax(out) > 1 or not np.isfinite(out).all()):
+            raise DataError(f"{path}: floating-point image values must lie in [0, 1]")
+        return out
+    raise DataError(f"{path}: unsupported pixel type {arr.dtype} (use 8/16-bit integer or float)")
+
+
+def convert_channels(img: np.ndarray, channels: int | None, path: str | Path = "<array>") -> np.ndarray:
+    """(H, W[, C]) float → (H, W, channels). RGBA drops alpha; RGB→gray uses BT.601 luma."""
+    if img.ndim == 2:
+        img = img[:, :, None]
+    if img.ndim != 3:
+        raise DataError(f"{path}: expected a 2-D image, got array of shape {img.shape}")
+    c = img.shape[2]
+    if c == 4:
+        img, c = img[:, :, :3], 3
+    elif c == 2:  # gray + alpha
+        img, c = img[:, :, :1], 1
+    if c not in (1, 3):
+        raise DataError(f"{path}: unsupported channel count {c}")
+    if channels is None or channels == c:
+        return np.ascontiguousarray(img)
+    if channels == 3:
+        return np.repeat(img, 3, axis=2)
+    if channels == 1:
+        return (img @ _LUMA)[:, :, None].astype(np.float32)
+    raise DataError(f"channels must be 1 or 3, got {channels}")
+
+
+def read_image(path: str | Path, channels: int | None = None, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Read an image file as float32 ``(H, W, C)`` in [0, 1].
+
+    Args:
+        path: PNG, JPEG, TIFF or BMP file (8/16-bit, gray, RGB, RGBA, palette, CMYK).
+        channels: 1 or 3 to convert, None to keep 1 (gray) or 3 (colour).
+        max_pixels: refuse images with more pixels than this (decompression bombs).
+    """
+    path = Path(path)
+    arr, mode = _read_raw(path, max_pixels)
+    if mode == "P":  # palette image used as a picture: expand through its palette
+        with Image.open(path) as im:
+            arr = np.asarray(ImageOps.exif_transpose(im).convert("RGBA"))
+    if arr.ndim == 3 and arr.shape[2] > 4 or arr.ndim > 3:
+        raise DataError(f"{path}: unsupported image array shape {arr.shape}")
+    if arr.size == 0:
+        raise DataError(f"{path}: image has no pixels")
+    return convert_channels(to_float(arr, path), channels, path)
+
+
+def read_mask(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Read a label mask as int64 ``(H, W)`` of stored values (palette PNG: indices).
+
+    An RGB(A) mask is accepted only when all colour channels are equal (a gray mask saved as
+    RGB); a true colour mask raises DataError, since class indices are expected.
+    """
+    path = Path(path)
+    arr, mode = _read_raw(path, max_pixels)
+    if arr.ndim == 3:
+        if arr.shape[2] in (3, 4) and (arr[:, :, :3] == arr[:, :, :1]).all():
+            arr = arr[:, :, 0]
+        elif arr.shape[2] == 1:
+            arr = arr[:, :, 0]
+        else:
+            raise DataError(
+                f"{path}: mask is a colour (RGB) image; expected one channel of class indices "
+                "(save masks as 8-bit gray or palette PNGs)"
+            )
+    if not np.issubdtype(arr.dtype, np.integer) and arr.dtype != bool:
+        raise DataError(f"{path}: mask must hold integer class indices, got {arr.dtype}")
+    return arr.astype(np.int64)
+
+
+def atomic_write(path: str | Path, write_fn) -> Path:
+    """Call ``write_fn(tmp_path)`` then rename onto ``path``: readers never see partial files."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    os.close(fd)
+    try:
+        write_fn(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def save_png(path: str | Path, array: np.ndarray) -> Path:
+    """Write a uint8 (H, W) or (H, W, 3) array as PNG, atomically."""
+    arr = np.asarray(array)
+    if arr.dtype != np.uint8:
+        raise ValueError(f"save_png expects uint8, got {arr.dtype}")
+    return atomic_write(path, lambda tmp: Image.fromarray(arr).save(tmp, format="PNG"))

@@ -1,0 +1,1 @@
+"""Prediction from checkpoints: Python API and folder batch prediction."""

@@ -1,0 +1,1 @@
+"""Loss functions (pure torch) and thin nn.Module wrappers."""

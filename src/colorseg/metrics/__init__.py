@@ -1,0 +1,1 @@
+"""Segmentation metrics (pure torch / numpy / scikit-image)."""

@@ -1,0 +1,1 @@
+"""Pure-torch network modules (no Lightning)."""

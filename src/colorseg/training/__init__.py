@@ -1,0 +1,1 @@
+"""Lightning modules, data modules, run directories and checkpoints."""

@@ -1,0 +1,34 @@
+"""Safe checkpoint loading: ``torch.load(weights_only=True)`` plus metadata checks."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import torch
+
+from colorseg.errors import CheckpointError
+
+
+def load_checkpoint(path: str | Path, task: str) -> dict:
+    """Load a colorseg checkpoint without executing pickled code, and check its task.
+
+    Raises CheckpointError when the file is missing or corrupt, carries pickled objects (code),
+    or was written for another task.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise CheckpointError(f"refusing to load {path}: it contains pickled objects that could run "
+                              f"code (only plain tensors and containers are accepted): {exc}") from exc
+    except Exception as exc:
+        raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from exc
+    if not isinstance(ckpt, dict) or "state_dict" not in ckpt or "hyper_parameters" not in ckpt:
+        raise CheckpointError(f"{path} is not a colorseg checkpoint (no state_dict/hyper_parameters)")
+    meta = ckpt.get("colorseg") or {}
+    if meta.get("task") != task:
+        raise CheckpointError(f"{path} is a checkpoint for task {meta.get('task')!r}, not {task!r}")
+    return ckpt

@@ -1,0 +1,130 @@
+"""SegmentationDataModule: source → split → datasets → loaders, plus on-device augmentation."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from functools import partial
+
+import lightning.pytorch as pl
+from torch.utils.data import DataLoader
+
+from colorseg.data.datasets import SegmentationDataset, pad_collate
+from colorseg.data.sources import Source, build_source
+from colorseg.data.splits import kfold_split, split_by_fraction, split_by_names
+from colorseg.data.transforms import AugmentConfig, build_augment
+from colorseg.errors import ConfigError
+
+
+class SegmentationDataModule(pl.LightningDataModule):
+    """Data for the U-Net.
+
+    Args:
+        source: ``synthetic`` | ``synthetic_em`` | ``folder`` | ``isbi2012`` | ``camvid``.
+        root: data folder (not needed for synthetic sources).
+        class_names / class_colors / in_channels / ignore_index / mask_value_map: override the
+            source's defaults (``folder`` requires ``class_names``).
+        val_names: hold out these sample names (e.g. ISBI slices "24".."29").
+        val_fraction: otherwise hold out this seeded fraction ...
+        num_folds, fold: ... or use fold ``fold`` of a seeded k-fold split.
+        Sources with predefined splits (CamVid, folder with ``splits/``) ignore the three above.
+        The test split is the predefined ``test`` split when there is one, else the validation split.
+        crop_size: training crop side (None = whole images); scale_range: random rescale before it.
+        repeats: how many times the training set is passed per epoch (tiny data sets).
+        augment: :class:`~colorseg.data.transforms.AugmentConfig`; ``augment.enabled=false`` turns it off.
+        num_images, image_size, seed: synthetic data only.
+    """
+
+    def __init__(self, source: str = "synthetic", root: str | None = None,
+                 class_names: list[str] | None = None, class_colors: list[tuple[int, int, int]] | None = None,
+                 in_channels: int | None = None, ignore_index: int | None = None,
+                 mask_value_map: dict[int, int] | None = None,
+                 val_names: list[str] | None = None, val_fraction: float = 0.2,
+                 num_folds: int | None = None, fold: int = 0, split_seed: int = 0,
+                 crop_size: int | None = 128, scale_range: tuple[float, float] = (0.8, 1.25),
+                 repeats: int = 1, batch_size: int = 4, eval_batch_size: int = 1, num_workers: int = 0,
+                 augment: AugmentConfig = AugmentConfig(),
+                 num_images: int = 64, image_size: int = 128, seed: int = 0) -> None:
+        super().__init__()
+        augment = AugmentConfig(**augment) if isinstance(augment, dict) else augment
+        args = {k: v for k, v in locals().items() if k not in ("self", "__class__", "augment")}
+        self.source: Source = build_source(source, root, class_names, class_colors, in_channels,
+                                           ignore_index, mask_value_map, num_images, image_size, seed)
+        # resolved metadata, so the checkpoint's data hparams agree with the model's
+        self.save_hyperparameters({**args, "augment": asdict(augment), "class_names": self.class_names,
+                                   "class_colors": self.class_colors, "in_channels": self.in_channels,
+                                   "ignore_index": self.ignore_index})
+        self.augment = build_augment(augment, self.source.ignore_index)
+        self._splits: dict[str, SegmentationDataset] = {}
+
+    # --- metadata the model needs (linked into the module by the CLI) ---
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.source.class_names)
+
+    @property
+    def class_colors(self) -> list[tuple[int, int, int]]:
+        return list(self.source.class_colors)
+
+    @property
+    def in_channels(self) -> int:
+        return self.source.in_channels
+
+    @property
+    def ignore_index(self) -> int:
+        return self.source.ignore_index
+
+    def split_samples(self) -> dict[str, list]:
+        """Sample lists for ``train``, ``val`` and ``test`` following the split options."""
+        hp = self.hparams
+        predefined = self.source.splits()
+        if "train" in predefined and "val" in predefined:
+            train, val = predefined["train"], predefined["val"]
+        else:
+            pool = predefined.get("train") or self.source.pool()
+            if hp.val_names:
+                train, val = split_by_names(pool, [s.name for s in pool], [str(n) for n in hp.val_names])
+            elif hp.num_folds:
+                train, val = kfold_split(pool, hp.num_folds, hp.fold, hp.split_seed)
+            else:
+                train, val = split_by_fraction(pool, hp.val_fraction, hp.split_seed)
+        if not train or not val:
+            raise ConfigError(f"empty split: {len(train)} training and {len(val)} validation samples")
+        return {"train": train, "val": val, "test": predefined.get("test", val)}
+
+    def setup(self, stage: str | None = None) -> None:
+        if self._splits:
+            return
+        hp = self.hparams
+        samples = self.split_samples()
+        self._splits = {
+            "train": SegmentationDataset(self.source, samples["train"], hp.crop_size, hp.scale_range,
+                                         hp.repeats),
+            "val": SegmentationDataset(self.source, samples["val"]),
+            "test": SegmentationDataset(self.source, samples["test"]),
+        }
+
+    def dataset(self, split: str) -> SegmentationDataset:
+        self.setup()
+        return self._splits[split]
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        hp = self.hparams
+        return DataLoader(self.dataset(split), batch_size=hp.batch_size if split == "train" else hp.eval_batch_size,
+                          shuffle=shuffle, num_workers=hp.num_workers, drop_last=False,
+                          persistent_workers=hp.num_workers > 0,
+                          collate_fn=partial(pad_collate, ignore_index=self.ignore_index))
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)
+
+    def on_after_batch_transfer(self, batch: dict, dataloader_idx: int) -> dict:
+        """Augment training batches on the device they were moved to (GPU-friendly)."""
+        if self.augment is not None and self.trainer is not None and self.trainer.training:
+            batch["image"], batch["mask"] = self.augment(batch["image"], batch["mask"])
+        return batch

@@ -1,0 +1,130 @@
+"""SegmenterModule: the U-Net, its loss, optimiser and validation metrics under Lightning.
+
+The module's hyper-parameters hold everything needed to use a checkpoint without its config:
+architecture, class names and colours, ignore index and input normalisation.
+"""
+
+from __future__ import annotations
+
+import math
+
+import lightning.pytorch as pl
+import torch
+
+from colorseg import __version__
+from colorseg.errors import ConfigError
+from colorseg.losses.segmentation import SegmentationLoss
+from colorseg.metrics.confusion import ConfusionAccumulator, scores_from_confusion
+from colorseg.models.unet import UNet, UNetConfig
+
+SCHEDULERS = ("cosine", "plateau", "none")
+
+
+class SegmenterModule(pl.LightningModule):
+    """U-Net segmenter.
+
+    Args:
+        class_names, class_colors, in_channels, ignore_index: set from the data by the CLI.
+        mean, std: input normalisation ``(x - mean) / std`` applied inside :meth:`forward`, for
+            images scaled to [0, 1] by dtype (one value broadcasts over channels).
+        depth, base_width, norm, upsample, dropout: see :class:`~colorseg.models.unet.UNetConfig`.
+        loss: ``ce`` | ``dice`` | ``dice_ce`` | ``focal``; class_weights (one per class), focal_gamma.
+        lr, weight_decay: AdamW. scheduler: ``cosine`` (needs max_epochs or max_steps),
+            ``plateau`` (on the monitored validation metric) or ``none``; warmup_steps linear warm-up.
+    """
+
+    def __init__(self, class_names: list[str] = ("background", "foreground"),
+                 class_colors: list[tuple[int, int, int]] | None = None, in_channels: int = 3,
+                 ignore_index: int = 255, mean: float = 0.5, std: float = 0.25,
+                 depth: int = 4, base_width: int = 32, norm: str = "batch", upsample: str = "transpose",
+                 dropout: float = 0.0, loss: str = "dice_ce", class_weights: list[float] | None = None,
+                 focal_gamma: float = 2.0, lr: float = 1e-3, weight_decay: float = 1e-4,
+                 scheduler: str = "cosine", warmup_steps: int = 0, monitor: str = "val/mean_iou") -> None:
+        super().__init__()
+        if scheduler not in SCHEDULERS:
+            raise ConfigError(f"unknown scheduler {scheduler!r}; choose one of {', '.join(SCHEDULERS)}")
+        if std <= 0:
+            raise ConfigError(f"std must be positive, got {std}")
+        class_names = list(class_names)
+        if class_colors is not None:
+            class_colors = [tuple(int(v) for v in c) for c in class_colors]
+        self.save_hyperparameters({**locals_without_self(locals()), "class_names": class_names,
+                                   "class_colors": class_colors})
+        self.net = UNet(UNetConfig(in_channels=in_channels, num_classes=len(class_names), depth=depth,
+                                   base_width=base_width, norm=norm, upsample=upsample, dropout=dropout))
+        self.criterion = SegmentationLoss(loss, ignore_index, class_weights, focal_gamma)
+        self.val_metrics = ConfusionAccumulator(len(class_names), ignore_index)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.hparams.class_names)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) float in [0, 1] → logits (B, K, H, W)."""
+        return self.net((image - self.hparams.mean) / self.hparams.std)
+
+    def _common_step(self, batch: dict, stage: str) -> dict[str, torch.Tensor]:
+        logits = self(batch["image"])
+        terms = self.criterion(logits, batch["mask"])
+        for name, value in terms.items():
+            if not torch.isfinite(value):
+                raise FloatingPointError(f"{stage} loss term {name!r} is {value.item()} at step "
+                                         f"{self.global_step}")
+            self.log(f"{stage}/{name}", value, prog_bar=name == "loss", on_step=stage == "train",
+                     on_epoch=True, batch_size=logits.shape[0], sync_dist=stage != "train")
+        terms["logits"] = logits
+        return terms
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        return self._common_step(batch, "train")["loss"]
+
+    def on_validation_epoch_start(self) -> None:
+        self.val_metrics.reset()
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        out = self._common_step(batch, "val")
+        self.val_metrics.update(out["logits"].argmax(1), batch["mask"], batch["name"])
+
+    def on_validation_epoch_end(self) -> None:
+        total = torch.as_tensor(self.val_metrics.total, device=self.device, dtype=torch.float64)
+        total = self.trainer.strategy.reduce(total, reduce_op="sum")
+        scores = scores_from_confusion(total)
+        iou, dice = torch.as_tensor(scores["iou"]), torch.as_tensor(scores["dice"])
+        self.log("val/mean_iou", float(iou.nanmean()), prog_bar=True, sync_dist=False)
+        self.log("val/mean_dice", float(dice.nanmean()), sync_dist=False)
+        self.log("val/pixel_accuracy", float(scores["pixel_accuracy"]), sync_dist=False)
+        for k, name in enumerate(self.hparams.class_names):
+            if not math.isnan(iou[k]):
+                self.log(f"val/iou_{name}", float(iou[k]), sync_dist=False)
+
+    def configure_optimizers(self):
+        hp = self.hparams
+        opt = torch.optim.AdamW(self.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
+        if hp.scheduler == "none":
+            return opt
+        if hp.scheduler == "plateau":
+            mode = "min" if "loss" in hp.monitor else "max"
+            sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode=mode, factor=0.5, patience=5)
+            return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "monitor": hp.monitor}}
+        total = self.trainer.estimated_stepping_batches
+        if not math.isfinite(total):
+            raise ConfigError("scheduler 'cosine' needs trainer.max_epochs or trainer.max_steps; "
+                              "use --model.scheduler=plateau or none with max_time alone")
+        warm = max(0, hp.warmup_steps)
+
+        def factor(step: int) -> float:
+            if step < warm:
+                return (step + 1) / warm
+            progress = min(1.0, (step - warm) / max(1, total - warm))
+            return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress))
+
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["colorseg"] = {"task": "segment", "version": __version__}
+
+
+def locals_without_self(values: dict) -> dict:
+    """Constructor arguments from ``locals()`` (drops ``self`` and ``__class__``)."""
+    return {k: v for k, v in values.items() if k not in ("self", "__class__")}
