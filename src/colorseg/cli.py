@@ -1,8 +1,11 @@
 """Command line: argument parsing only; every command calls a typed function.
 
-    colorseg segment fit -c CONFIG [--trainer.max_epochs=5 --data.root=DIR ...]
-    colorseg segment test --ckpt PATH [--split test] [--output DIR] [--data.KEY=VALUE ...]
-    colorseg segment predict --ckpt PATH --input FILE_OR_DIR --output DIR [--skip-existing]
+    colorseg segment  fit -c CONFIG [--trainer.max_epochs=5 --data.root=DIR ...]
+    colorseg segment  test --ckpt PATH [--split test] [--output DIR] [--data.KEY=VALUE ...]
+    colorseg segment  predict --ckpt PATH --input FILE_OR_DIR --output DIR [--skip-existing]
+    colorseg colorize fit -c CONFIG [...]
+    colorseg colorize test --ckpt PATH [--samples 8] [--temperature 1.0] [--data.KEY=VALUE ...]
+    colorseg colorize predict --ckpt PATH --input FILE_OR_DIR --output DIR [--samples N] [--temperature T]
     colorseg demo [--output DIR] [--quick]
 
 User errors (bad files, configs, checkpoints) print one clear line and exit with status 2.
@@ -40,31 +43,71 @@ def parse_data_overrides(tokens: list[str], allowed: set[str]) -> dict:
     return out
 
 
-def _segment_test(args: argparse.Namespace, extra: list[str]) -> int:
-    from colorseg.inference.segmenter import Segmenter
-    from colorseg.training.checkpoint import load_checkpoint
-    from colorseg.training.datamodule import SegmentationDataModule
-    from colorseg.training.evaluate import datamodule_from_checkpoint, evaluate_segmenter
+def _task_classes(task: str):
+    """(LightningModule, LightningDataModule) of a task, imported lazily (fast --help)."""
+    if task == "segment":
+        from colorseg.training.datamodule import SegmentationDataModule
+        from colorseg.training.segmenter import SegmenterModule
 
-    allowed = set(inspect.signature(SegmentationDataModule.__init__).parameters) - {"self"}
+        return SegmenterModule, SegmentationDataModule
+    from colorseg.training.color_datamodule import ColorizationDataModule
+    from colorseg.training.colorizer import ColorizerModule
+
+    return ColorizerModule, ColorizationDataModule
+
+
+def _default_output(ckpt: str, split: str) -> Path:
+    return Path(ckpt).resolve().parent.parent / f"test-{split}"
+
+
+def _test(args: argparse.Namespace, extra: list[str]) -> int:
+    from colorseg.training.checkpoint import load_checkpoint
+
+    _, datamodule_class = _task_classes(args.task)
+    allowed = set(inspect.signature(datamodule_class.__init__).parameters) - {"self"}
     overrides = parse_data_overrides(extra, allowed)
-    ckpt = load_checkpoint(args.ckpt, task="segment")
-    segmenter = Segmenter.from_checkpoint(args.ckpt, device=args.device)
-    datamodule = datamodule_from_checkpoint(ckpt, overrides)
-    output = Path(args.output) if args.output else Path(args.ckpt).resolve().parent.parent / f"test-{args.split}"
-    metrics = evaluate_segmenter(segmenter, datamodule, output, split=args.split, checkpoint=str(args.ckpt))
-    print(f"mean IoU {metrics['mean_iou']:.4f}, mean Dice {metrics['mean_dice']:.4f}, "
-          f"pixel accuracy {metrics['pixel_accuracy']:.4f} on {metrics['num_images']} images")
+    ckpt = load_checkpoint(args.ckpt, task=args.task)
+    output = Path(args.output) if args.output else _default_output(args.ckpt, args.split)
+    if args.task == "segment":
+        from colorseg.inference.segmenter import Segmenter
+        from colorseg.training.evaluate import datamodule_from_checkpoint, evaluate_segmenter
+
+        metrics = evaluate_segmenter(Segmenter.from_checkpoint(args.ckpt, device=args.device),
+                                     datamodule_from_checkpoint(ckpt, overrides), output, split=args.split,
+                                     checkpoint=str(args.ckpt))
+        print(f"mean IoU {metrics['mean_iou']:.4f}, mean Dice {metrics['mean_dice']:.4f}, "
+              f"pixel accuracy {metrics['pixel_accuracy']:.4f} on {metrics['num_images']} images")
+    else:
+        from colorseg.inference.colorizer import Colorizer
+        from colorseg.training.evaluate_color import color_datamodule_from_checkpoint, evaluate_colorizer
+
+        metrics = evaluate_colorizer(Colorizer.from_checkpoint(args.ckpt, device=args.device),
+                                     color_datamodule_from_checkpoint(ckpt, overrides), output, split=args.split,
+                                     n_samples=args.samples, temperature=args.temperature,
+                                     checkpoint=str(args.ckpt))
+        print(f"PSNR {metrics['psnr']:.2f} dB, SSIM {metrics['ssim']:.4f}, colourfulness "
+              f"{metrics['colorfulness']:.1f} (GT {metrics['gt_colorfulness']:.1f}), best-of-{args.samples} "
+              f"PSNR {metrics['best_of_n_psnr']:.2f} dB on {metrics['num_images']} images")
     print(f"wrote {output / 'metrics.json'} and {output / 'per_image.csv'}")
     return 0
 
 
-def _segment_predict(args: argparse.Namespace) -> int:
-    from colorseg.inference.predict_folder import predict_folder
-    from colorseg.inference.segmenter import Segmenter
+def _predict(args: argparse.Namespace) -> int:
+    if args.task == "segment":
+        from colorseg.inference.predict_folder import predict_folder
+        from colorseg.inference.segmenter import Segmenter
 
-    segmenter = Segmenter.from_checkpoint(args.ckpt, device=args.device)
-    summary = predict_folder(segmenter, args.input, args.output, skip_existing=args.skip_existing)
+        summary = predict_folder(Segmenter.from_checkpoint(args.ckpt, device=args.device), args.input,
+                                 args.output, skip_existing=args.skip_existing)
+    else:
+        from colorseg.inference.colorize_folder import colorize_folder
+        from colorseg.inference.colorizer import Colorizer
+
+        if args.samples < 1 or args.temperature < 0:
+            raise ConfigError(f"--samples must be >= 1 and --temperature >= 0, got {args.samples}, {args.temperature}")
+        summary = colorize_folder(Colorizer.from_checkpoint(args.ckpt, device=args.device), args.input,
+                                  args.output, n_samples=args.samples, temperature=args.temperature,
+                                  seed=args.seed, skip_existing=args.skip_existing)
     print(summary)
     print(f"outputs in {args.output}")
     return 1 if summary.failed else 0
@@ -73,23 +116,27 @@ def _segment_predict(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="colorseg", description=__doc__.split("\n")[0])
     tasks = parser.add_subparsers(dest="task", required=True)
-
-    seg = tasks.add_parser("segment", help="U-Net segmentation")
-    seg_cmds = seg.add_subparsers(dest="command", required=True)
-    seg_cmds.add_parser("fit", help="train (LightningCLI arguments: -c CONFIG, --trainer.*, --model.*, "
+    for task, help_text in (("segment", "U-Net segmentation"), ("colorize", "VAE colorization")):
+        sub = tasks.add_parser(task, help=help_text)
+        cmds = sub.add_subparsers(dest="command", required=True)
+        cmds.add_parser("fit", help="train (LightningCLI arguments: -c CONFIG, --trainer.*, --model.*, "
                                     "--data.*, --run_dir, --ckpt_path last)", add_help=False)
-    test = seg_cmds.add_parser("test", help="evaluate a checkpoint → metrics.json, per_image.csv")
-    test.add_argument("--ckpt", required=True)
-    test.add_argument("--split", default="test", choices=["train", "val", "test"])
-    test.add_argument("--output", default=None, help="default: <run_dir>/test-<split>")
-    test.add_argument("--device", default="cpu")
-    pred = seg_cmds.add_parser("predict", help="segment files → label PNGs + overlays")
-    pred.add_argument("--ckpt", required=True)
-    pred.add_argument("--input", required=True)
-    pred.add_argument("--output", required=True)
-    pred.add_argument("--device", default="cpu")
-    pred.add_argument("--skip-existing", action="store_true")
-
+        test = cmds.add_parser("test", help="evaluate a checkpoint → metrics.json, per_image.csv")
+        test.add_argument("--ckpt", required=True)
+        test.add_argument("--split", default="test", choices=["train", "val", "test"])
+        test.add_argument("--output", default=None, help="default: <run_dir>/test-<split>")
+        test.add_argument("--device", default="cpu")
+        pred = cmds.add_parser("predict", help="apply a checkpoint to a file or folder")
+        pred.add_argument("--ckpt", required=True)
+        pred.add_argument("--input", required=True)
+        pred.add_argument("--output", required=True)
+        pred.add_argument("--device", default="cpu")
+        pred.add_argument("--skip-existing", action="store_true")
+        if task == "colorize":
+            for p in (test, pred):
+                p.add_argument("--samples", type=int, default=8 if p is test else 1)
+                p.add_argument("--temperature", type=float, default=1.0)
+            pred.add_argument("--seed", type=int, default=0)
     demo = tasks.add_parser("demo", help="train and evaluate on built-in synthetic data")
     demo.add_argument("--output", default="runs/demo")
     demo.add_argument("--quick", action="store_true", help="about a minute, for smoke tests")
@@ -99,21 +146,22 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        if argv[:2] == ["segment", "fit"]:
-            from colorseg.training.datamodule import SegmentationDataModule
+        if len(argv) >= 2 and argv[0] in ("segment", "colorize") and argv[1] == "fit":
             from colorseg.training.fit import run_fit
-            from colorseg.training.segmenter import SegmenterModule
 
-            run_fit(SegmenterModule, SegmentationDataModule, argv[2:], task="segment")
+            try:
+                run_fit(*_task_classes(argv[0]), argv[2:], task=argv[0])
+            except SystemExit as exc:  # argument errors (already printed by jsonargparse)
+                return int(exc.code or 0)
             return 0
         parser = build_parser()
         args, extra = parser.parse_known_args(argv)
-        if args.task == "segment" and args.command == "test":
-            return _segment_test(args, extra)
+        if args.task != "demo" and args.command == "test":
+            return _test(args, extra)
         if extra:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
-        if args.task == "segment" and args.command == "predict":
-            return _segment_predict(args)
+        if args.task != "demo" and args.command == "predict":
+            return _predict(args)
         if args.task == "demo":
             from colorseg.demo import run_demo
 

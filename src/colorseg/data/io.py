@@ -116,7 +116,7 @@ def to_float(arr: np.ndarray, path: str | Path = "<array>") -> np.ndarray:
         return arr.astype(np.float32)
     if np.issubdtype(arr.dtype, np.floating):
         out = arr.astype(np.float32)
-        if out.size and (np.nanmin(out) < 0 or np.nanmax(out) > 1 or not np.isfinite(out).all()):
+        if out.size and (not np.isfinite(out).all() or out.min() < 0 or out.max() > 1):
             raise DataError(f"{path}: floating-point image values must lie in [0, 1]")
         return out
     raise DataError(f"{path}: unsupported pixel type {arr.dtype} (use 8/16-bit integer or float)")

@@ -7,6 +7,7 @@ Files are written atomically; one bad input is reported and skipped, never stopp
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,26 +55,41 @@ def save_label_png(path: Path, mask: np.ndarray) -> None:
         atomic_write(path, lambda tmp: Image.fromarray(mask.astype(np.uint16)).save(tmp, format="PNG"))
 
 
-def predict_folder(segmenter: Segmenter, input_path: str | Path, output_dir: str | Path,
-                   skip_existing: bool = False, progress: bool = True) -> BatchSummary:
-    """Segment every image under ``input_path`` into ``output_dir`` (see module docstring)."""
+def run_batch(input_path: str | Path, output_dir: str | Path, outputs: Callable[[Path], list[Path]],
+              process: Callable[[Path, list[Path]], None], skip_existing: bool = False,
+              desc: str = "predict", progress: bool = True) -> BatchSummary:
+    """Apply ``process(file, output_paths)`` to every image; ``outputs(rel_stem)`` names its files.
+
+    ``rel_stem`` is the file's path relative to the input folder without suffix; returned paths
+    are relative to ``output_dir``. Failures are collected, never raised.
+    """
     base, files = collect_inputs(input_path)
     out_root = Path(output_dir)
     out_root.mkdir(parents=True, exist_ok=True)
     summary = BatchSummary()
-    for f in tqdm(files, desc="segment", unit="img", disable=not progress):
-        rel = f.relative_to(base).with_suffix("")
-        label_path = out_root / rel.parent / f"{rel.name}.png"
-        overlay_path = out_root / rel.parent / f"{rel.name}_overlay.png"
-        if skip_existing and label_path.exists() and overlay_path.exists():
+    for f in tqdm(files, desc=desc, unit="img", disable=not progress):
+        targets = [out_root / t for t in outputs(f.relative_to(base).with_suffix(""))]
+        if skip_existing and all(t.exists() for t in targets):
             summary.skipped += 1
             continue
         try:
-            image = read_image(f, channels=segmenter.in_channels)
-            mask = segmenter.predict(image)
-            save_label_png(label_path, mask)
-            save_png(overlay_path, overlay(image, mask, segmenter.class_colors))
+            process(f, targets)
             summary.done += 1
-        except (DataError, OSError, RuntimeError) as exc:
+        except (DataError, OSError, RuntimeError, ValueError) as exc:
             summary.failed.append((str(f), str(exc)))
     return summary
+
+
+def predict_folder(segmenter: Segmenter, input_path: str | Path, output_dir: str | Path,
+                   skip_existing: bool = False, progress: bool = True) -> BatchSummary:
+    """Segment every image under ``input_path`` into ``output_dir`` (see module docstring)."""
+
+    def process(f: Path, targets: list[Path]) -> None:
+        image = read_image(f, channels=segmenter.in_channels)
+        mask = segmenter.predict(image)
+        save_label_png(targets[0], mask)
+        save_png(targets[1], overlay(image, mask, segmenter.class_colors))
+
+    return run_batch(input_path, output_dir,
+                     lambda rel: [rel.parent / f"{rel.name}.png", rel.parent / f"{rel.name}_overlay.png"],
+                     process, skip_existing, "segment", progress)

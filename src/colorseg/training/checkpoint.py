@@ -32,3 +32,11 @@ def load_checkpoint(path: str | Path, task: str) -> dict:
     if meta.get("task") != task:
         raise CheckpointError(f"{path} is a checkpoint for task {meta.get('task')!r}, not {task!r}")
     return ckpt
+
+
+def constructor_kwargs(hparams: dict, cls) -> dict:
+    """The saved hyper-parameters that ``cls.__init__`` accepts (drops LightningCLI's private keys)."""
+    import inspect
+
+    params = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    return {k: v for k, v in dict(hparams).items() if k in params}

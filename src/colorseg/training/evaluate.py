@@ -20,6 +20,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from colorseg.data.io import atomic_write
+from colorseg.training.checkpoint import constructor_kwargs
 from colorseg.inference.segmenter import Segmenter
 from colorseg.metrics.boundary import boundary_f1
 from colorseg.metrics.confusion import ConfusionAccumulator, nanmean, scores_from_confusion
@@ -95,7 +96,7 @@ def evaluate_segmenter(segmenter: Segmenter, datamodule: SegmentationDataModule,
 
 def datamodule_from_checkpoint(ckpt: dict, overrides: dict | None = None) -> SegmentationDataModule:
     """Rebuild the training run's data module from a checkpoint, with ``overrides`` applied."""
-    hp = dict(ckpt.get("datamodule_hyper_parameters") or {})
+    hp = constructor_kwargs(ckpt.get("datamodule_hyper_parameters") or {}, SegmentationDataModule)
     hp.update(overrides or {})
     return SegmentationDataModule(**hp)
 

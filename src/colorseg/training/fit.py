@@ -18,6 +18,7 @@ from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from colorseg.data.io import atomic_write
+from colorseg.training.callbacks import ThroughputMonitor
 
 RUN_DIR_ENV = "COLORSEG_RUN_DIR"  # lets DDP worker processes find the parent's run directory
 
@@ -26,11 +27,12 @@ class ColorsegCLI(LightningCLI):
     """LightningCLI that links data metadata into the model and manages the run directory."""
 
     task = "segment"
+    links: tuple[str, ...] = ()  # data-module attributes copied into the model's arguments
 
     def add_arguments_to_parser(self, parser) -> None:
         parser.add_argument("--run_dir", type=str | None, default=None,
                             help="run directory (default: runs/<task>/<config name>-<time>)")
-        for attr in ("class_names", "class_colors", "in_channels", "ignore_index"):
+        for attr in self.links:
             parser.link_arguments("data", f"model.{attr}", apply_on="instantiate",
                                   compute_fn=lambda dm, a=attr: getattr(dm, a))
 
@@ -51,8 +53,12 @@ class ColorsegCLI(LightningCLI):
         mode = "min" if "loss" in monitor else "max"
         callbacks = list(callbacks) + [
             ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best", monitor=monitor, mode=mode,
-                            save_top_k=1, save_last=True, enable_version_counter=False),
+                            save_top_k=1, enable_version_counter=False),
+            # a second callback, because Lightning only refreshes save_last when top-k saved
+            ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="last", monitor=None,
+                            save_top_k=1, enable_version_counter=False),
             LearningRateMonitor(logging_interval="epoch"),
+            ThroughputMonitor(run_dir),
         ]
         config = dict(config)
         config["default_root_dir"] = str(run_dir)
@@ -75,9 +81,13 @@ class ColorsegCLI(LightningCLI):
         os.environ.pop(RUN_DIR_ENV, None)
 
 
+TASK_LINKS = {"segment": ("class_names", "class_colors", "in_channels", "ignore_index"),
+              "colorize": ("image_size",)}
+
+
 def run_fit(model_class, datamodule_class, args: list[str], task: str) -> Path:
     """Parse LightningCLI-style ``args`` (``-c CONFIG``, ``--trainer.max_epochs=5`` …) and fit."""
-    cli_class = type(f"{task.title()}CLI", (ColorsegCLI,), {"task": task})
+    cli_class = type(f"{task.title()}CLI", (ColorsegCLI,), {"task": task, "links": TASK_LINKS[task]})
     try:
         cli = cli_class(model_class, datamodule_class, args=["fit", *args], save_config_callback=None,
                         seed_everything_default=0)

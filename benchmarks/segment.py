@@ -1,0 +1,148 @@
+"""Segmentation benchmark on real data: ISBI 2012 and CamVid, colorseg vs smp U-Net.
+
+    python benchmarks/segment.py [--datasets isbi2012 camvid] [--isbi-minutes 10] [--camvid-minutes 30]
+                                 [--data-root ../shared/data] [--smp-python /work/smp-venv/bin/python]
+
+For each data set: trains colorseg's U-Net with ``configs/segment/<dataset>.yaml`` under a
+wall-clock budget (``--trainer.max_time``), evaluates the best checkpoint with
+``colorseg segment test``, measures inference seconds per image and peak memory, and writes
+``benchmarks/results/colorseg_<dataset>.json``. With ``--smp-python`` it also runs the peer
+baseline (``benchmarks/smp_baseline.py``, segmentation_models_pytorch in its own venv) under
+the same budget. Finally it renders ``benchmarks/README.md``'s results table from all JSONs.
+Splits: ISBI trains on slices 0-23 and reports on held-out slices 24-29; CamVid trains on
+train (367), validates on val (101) and reports on test (233), 240x180, void ignored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+RESULTS = HERE / "results"
+
+
+def run(cmd: list[str], log: Path) -> float:
+    """Run a command, tee'ing to ``log``; returns wall seconds. Raises on failure."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    with open(log, "w") as fh:
+        proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=REPO)
+    if proc.returncode != 0:
+        raise SystemExit(f"command failed ({proc.returncode}), see {log}: {' '.join(cmd)}")
+    return time.perf_counter() - t0
+
+
+def inference_seconds(ckpt: Path, dataset: str, data_root: Path) -> float:
+    """Mean seconds per test image for Segmenter.predict at full resolution (after warm-up)."""
+    from colorseg.inference.segmenter import Segmenter
+    from colorseg.training.checkpoint import load_checkpoint
+    from colorseg.training.evaluate import datamodule_from_checkpoint
+
+    seg = Segmenter.from_checkpoint(ckpt)
+    dm = datamodule_from_checkpoint(load_checkpoint(ckpt, "segment"), {"root": str(data_root / dataset)})
+    ds = dm.dataset("test")
+    images = [ds[i]["image"][None] for i in range(min(len(ds), 20))]
+    seg.predict_tensor(images[0])
+    t0 = time.perf_counter()
+    for im in images:
+        seg.predict_tensor(im)
+    return (time.perf_counter() - t0) / len(images)
+
+
+def bench_colorseg(dataset: str, minutes: float, data_root: Path) -> dict:
+    run_dir = HERE / "runs" / dataset
+    colorseg = [sys.executable, "-m", "colorseg", "segment"]
+    budget = f"00:00:{int(minutes):02d}:{int(minutes * 60) % 60:02d}"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    fit_s = run(colorseg + ["fit", "-c", f"configs/segment/{dataset}.yaml", "--run_dir", str(run_dir),
+                            f"--trainer.max_time={budget}", f"--data.root={data_root / dataset}",
+                            "--trainer.enable_progress_bar=false"], run_dir.parent / f"{dataset}_fit.log")
+    peak_mib = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    ckpt = run_dir / "checkpoints" / "best.ckpt"
+    run(colorseg + ["test", "--ckpt", str(ckpt), "--output", str(run_dir / "test"),
+                    f"--data.root={data_root / dataset}"], run_dir.parent / f"{dataset}_test.log")
+    metrics = json.loads((run_dir / "test" / "metrics.json").read_text())
+    throughput = json.loads((run_dir / "throughput.json").read_text())
+    import torch
+
+    result = {
+        "tool": "colorseg U-Net", "dataset": dataset,
+        "split": "train slices 0-23, eval slices 24-29" if dataset == "isbi2012"
+        else "train 367 / val 101 / test 233 at 240x180, void ignored",
+        "budget_seconds": minutes * 60, "wall_seconds": fit_s,
+        "train_images_per_s": throughput["images_per_s"], "steps": throughput["steps"],
+        "inference_seconds_per_image": inference_seconds(ckpt, dataset, data_root),
+        "peak_rss_mib": peak_mib, "torch_version": torch.__version__, "threads": torch.get_num_threads(),
+        "mean_iou": metrics["mean_iou"], "mean_dice": metrics["mean_dice"],
+        "pixel_accuracy": metrics["pixel_accuracy"], "per_class": metrics["per_class"],
+    }
+    if "adapted_rand_error" in metrics:
+        result["adapted_rand_error"] = metrics["adapted_rand_error"]
+    write_json(RESULTS / f"colorseg_{dataset}.json", result)
+    return result
+
+
+def write_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    os.replace(tmp, path)
+
+
+def render_table() -> str:
+    """Markdown table from every results/*.json (colorseg and smp side by side)."""
+    rows = ["| data set | tool | budget (min) | mean IoU | per-class IoU | adapted Rand err. | "
+            "train img/s | infer s/img | peak RSS (MiB) |", "|---|---|---|---|---|---|---|---|---|"]
+    for path in sorted(RESULTS.glob("*.json")):
+        r = json.loads(path.read_text())
+        per_class = ", ".join(f"{k} {v['iou']:.3f}" for k, v in r["per_class"].items() if v.get("iou") is not None)
+        are = r.get("adapted_rand_error")
+        rows.append(f"| {r['dataset']} | {r['tool']} | {r['budget_seconds'] / 60:.0f} | {r['mean_iou']:.3f} | "
+                    f"{per_class} | {'' if are is None else f'{are:.3f}'} | {r['train_images_per_s']:.1f} | "
+                    f"{r['inference_seconds_per_image']:.3f} | {r['peak_rss_mib']:.0f} |")
+    return "\n".join(rows)
+
+
+def update_readme(table: str) -> None:
+    readme = HERE / "README.md"
+    text = readme.read_text() if readme.exists() else ""
+    start, end = "<!-- results:start -->", "<!-- results:end -->"
+    block = f"{start}\n{table}\n{end}"
+    text = text.split(start)[0] + block + text.split(end)[1] if start in text else text + "\n" + block + "\n"
+    readme.write_text(text)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--datasets", nargs="+", default=["isbi2012", "camvid"])
+    ap.add_argument("--isbi-minutes", type=float, default=10)
+    ap.add_argument("--camvid-minutes", type=float, default=30)
+    ap.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
+    ap.add_argument("--smp-python", default=None, help="python of a venv with segmentation_models_pytorch")
+    ap.add_argument("--table-only", action="store_true")
+    args = ap.parse_args()
+    if not args.table_only:
+        for dataset in args.datasets:
+            if not (args.data_root / dataset).is_dir():
+                raise SystemExit(f"data set not found: {args.data_root / dataset}")
+            minutes = args.isbi_minutes if dataset == "isbi2012" else args.camvid_minutes
+            print(json.dumps(bench_colorseg(dataset, minutes, args.data_root), indent=2)[:2000])
+            if args.smp_python:
+                run([args.smp_python, str(HERE / "smp_baseline.py"), "--dataset", dataset,
+                     "--budget-seconds", str(int(minutes * 60)), "--data-root", str(args.data_root),
+                     "--output", str(RESULTS / f"smp_{dataset}.json")], HERE / "runs" / f"smp_{dataset}.log")
+    table = render_table()
+    update_readme(table)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

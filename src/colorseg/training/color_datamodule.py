@@ -1,0 +1,105 @@
+"""ColorizationDataModule: colour images → cached arrays → crops at working resolution."""
+
+from __future__ import annotations
+
+import lightning.pytorch as pl
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from colorseg.data.color import rgb_to_lab_norm
+from colorseg.data.color_datasets import ColorDataset
+from colorseg.data.color_sources import build_color_source, drop_grayscale
+from colorseg.errors import ConfigError
+from colorseg.losses.color import AB_BINS, ab_bin_index
+
+
+def _eval_collate(items: list[dict]) -> dict:
+    if len(items) != 1:
+        raise ConfigError("evaluation batches hold whole images of different sizes: use eval_batch_size=1")
+    it = items[0]
+    return {"rgb": it["rgb"][None], "rgb_full": it["rgb_full"][None], "name": [it["name"]]}
+
+
+class ColorizationDataModule(pl.LightningDataModule):
+    """Data for the colorizer.
+
+    Args:
+        source: ``synthetic`` | ``folder`` | ``bsds500``; root: its folder (not for synthetic).
+        image_size: working resolution (training crop side; evaluation short side).
+        max_zoom: training images are resized to a random short side in [image_size, image_size·max_zoom].
+        val_from_train: when the source has no validation split (BSDS500), hold out this many
+            training images (seeded) for validation; the test split is never used for selection.
+        num_images, synthetic_size, seed, val_fraction, test_fraction: synthetic / folder splits.
+    """
+
+    def __init__(self, source: str = "synthetic", root: str | None = None, image_size: int = 64,
+                 max_zoom: float = 1.25, batch_size: int = 16, num_workers: int = 0, repeats: int = 1,
+                 val_from_train: int = 20, num_images: int = 256, synthetic_size: int = 64, seed: int = 0,
+                 val_fraction: float = 0.1, test_fraction: float = 0.1) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        if image_size < 8:
+            raise ConfigError(f"image_size must be at least 8, got {image_size}")
+        self.source = build_color_source(source, root, num_images, synthetic_size, seed, val_fraction,
+                                         test_fraction)
+        self._data: dict[str, tuple[list[np.ndarray], list[str]]] = {}
+
+    @property
+    def image_size(self) -> int:
+        """Working resolution (linked into the model, stored in checkpoints)."""
+        return int(self.hparams.image_size)
+
+    def load_split(self, split: str) -> tuple[list[np.ndarray], list[str]]:
+        """Decoded colour images (H, W, 3) and names of a split (grayscale-only ones dropped)."""
+        if not self._data:
+            splits = self.source.splits()
+            if not splits.get("val") and self.hparams.val_from_train and len(splits["train"]) > 1:
+                order = np.random.default_rng(self.hparams.seed).permutation(len(splits["train"]))
+                n_val = min(self.hparams.val_from_train, len(splits["train"]) - 1)
+                held = set(order[:n_val].tolist())
+                splits["val"] = [s for i, s in enumerate(splits["train"]) if i in held]
+                splits["train"] = [s for i, s in enumerate(splits["train"]) if i not in held]
+            for name, samples in splits.items():
+                from tqdm import tqdm
+
+                images = [s.load() for s in tqdm(samples, desc=f"load {name}", unit="img", leave=False,
+                                                 disable=len(samples) < 50)]
+                kept, images = drop_grayscale(samples, images, name)
+                self._data[name] = (images, [s.name for s in kept])
+        if split not in self._data:
+            raise ConfigError(f"unknown split {split!r}")
+        return self._data[split]
+
+    def dataset(self, split: str) -> ColorDataset:
+        images, names = self.load_split(split)
+        if not images:
+            raise ConfigError(f"the {split} split is empty")
+        train = split == "train"
+        return ColorDataset(images, names, self.hparams.image_size, train=train, max_zoom=self.hparams.max_zoom,
+                            repeats=self.hparams.repeats if train else 1)
+
+    def ab_histogram(self, max_pixels: int = 2_000_000) -> torch.Tensor:
+        """Counts of training ab values over the AB_BINS² grid (for rarity weighting)."""
+        images, _ = self.load_split("train")
+        counts = torch.zeros(AB_BINS * AB_BINS)
+        per_image = max(1, max_pixels // max(1, len(images)))
+        rng = np.random.default_rng(0)
+        for im in images:
+            flat = im.reshape(-1, 3)
+            pick = flat[rng.choice(len(flat), size=min(per_image, len(flat)), replace=False)]
+            rgb = torch.from_numpy(np.ascontiguousarray(pick, dtype=np.float32)).T[None, :, :, None]
+            _, ab = rgb_to_lab_norm(rgb)
+            counts += torch.bincount(ab_bin_index(ab).flatten(), minlength=AB_BINS * AB_BINS).float()
+        return counts
+
+    def train_dataloader(self) -> DataLoader:
+        hp = self.hparams
+        return DataLoader(self.dataset("train"), batch_size=hp.batch_size, shuffle=True, drop_last=False,
+                          num_workers=hp.num_workers, persistent_workers=hp.num_workers > 0)
+
+    def val_dataloader(self) -> DataLoader:
+        return DataLoader(self.dataset("val"), batch_size=1, collate_fn=_eval_collate)
+
+    def test_dataloader(self) -> DataLoader:
+        return DataLoader(self.dataset("test"), batch_size=1, collate_fn=_eval_collate)

@@ -1,0 +1,139 @@
+"""ColorizerModule: conditional VAE (or a baseline) predicting ab from L under Lightning.
+
+Loss = recon(ab) [+ rarity weights] + β(step)·KL(q(z|L,ab) ‖ p(z|L)) [free bits]
+       + λ·perceptual(RGB(L, ab_pred), RGB). Each term is logged as ``{stage}/{name}``.
+
+``kind``: ``vae`` (default), ``regression`` (same decoder, no latent), ``gray`` (ab = 0,
+nothing to train). The VAE without perceptual loss is ``perceptual_weight=0``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import lightning.pytorch as pl
+import torch
+
+from colorseg import __version__
+from colorseg.data.color import lab_norm_to_rgb, rgb_to_lab_norm
+from colorseg.errors import ConfigError
+from colorseg.losses.color import AB_BINS, rarity_weights, recon_loss
+from colorseg.losses.kl import kl_diag_gaussians, kl_weight, kl_with_free_bits
+from colorseg.metrics.color import colorfulness, psnr
+from colorseg.models.cvae import ConditionalVAE, CVAEConfig
+
+KINDS = ("vae", "regression", "gray")
+
+
+class ColorizerModule(pl.LightningModule):
+    """See module docstring. ``image_size`` (working resolution) is set from the data by the CLI."""
+
+    def __init__(self, kind: str = "vae", latent_dim: int = 8, base_width: int = 32, depth: int = 4,
+                 norm: str = "batch", posterior_width: int = 16, image_size: int = 64,
+                 recon: str = "l1", rarity_weighting: bool = False, rarity_lambda: float = 0.5,
+                 beta: float = 0.05, kl_annealing: str = "linear", kl_warmup_steps: int = 500,
+                 kl_cycle_steps: int = 2000, free_bits: float = 0.0,
+                 perceptual_weight: float = 0.05, perceptual_backbone: str = "efficientnet_lite0",
+                 perceptual_pretrained: bool = True, lr: float = 1e-3, weight_decay: float = 0.0,
+                 scheduler: str = "cosine", monitor: str = "val/loss") -> None:
+        super().__init__()
+        if kind not in KINDS:
+            raise ConfigError(f"unknown colorizer kind {kind!r}; choose one of {', '.join(KINDS)}")
+        if scheduler not in ("cosine", "none"):
+            raise ConfigError(f"unknown scheduler {scheduler!r}; choose cosine or none")
+        kl_weight(0, beta, kl_annealing)  # validates the schedule name
+        self.save_hyperparameters()
+        self.net = None
+        if kind != "gray":
+            self.net = ConditionalVAE(CVAEConfig(latent_dim=latent_dim if kind == "vae" else 0,
+                                                 base_width=base_width, depth=depth, norm=norm,
+                                                 posterior_width=posterior_width))
+        self.register_buffer("ab_weights", torch.zeros(AB_BINS * AB_BINS))
+        self._perceptual = None
+
+    # ------------------------------------------------------------------ model
+    @property
+    def perceptual(self):
+        """Frozen feature loss, built lazily (kept out of the state dict: weights come from the package)."""
+        if self._perceptual is None and self.hparams.perceptual_weight > 0:
+            from colorseg.losses.perceptual import PerceptualLoss
+
+            self._perceptual = PerceptualLoss(backbone=self.hparams.perceptual_backbone,
+                                              pretrained=self.hparams.perceptual_pretrained).to(self.device)
+        return self._perceptual
+
+    def forward(self, L: torch.Tensor, ab: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """L_norm (B, 1, H, W) → {"ab": (B, 2, H, W), …}; deterministic in eval mode."""
+        if self.net is None:
+            return {"ab": torch.zeros(L.shape[0], 2, *L.shape[-2:], device=L.device, dtype=L.dtype)}
+        return self.net(L, ab)
+
+    def sample(self, L: torch.Tensor, n_samples: int = 1, temperature: float = 1.0,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        """(B, 1, H, W) → (B, n_samples, 2, H, W) ab_norm samples from the prior."""
+        if self.net is None:
+            return torch.zeros(L.shape[0], n_samples, 2, *L.shape[-2:], device=L.device)
+        return self.net.sample(L, n_samples, temperature, generator)
+
+    # --------------------------------------------------------------- training
+    def setup(self, stage: str) -> None:
+        hp = self.hparams
+        if stage == "fit" and hp.rarity_weighting and self.ab_weights.sum() == 0 and self.trainer is not None:
+            self.ab_weights.copy_(rarity_weights(self.trainer.datamodule.ab_histogram(), hp.rarity_lambda))
+
+    def _common_step(self, batch: dict, stage: str) -> dict[str, torch.Tensor]:
+        hp = self.hparams
+        rgb = batch["rgb"]
+        L, ab = rgb_to_lab_norm(rgb)
+        out = self(L, ab)
+        weights = self.ab_weights if hp.rarity_weighting else None
+        terms = {"recon": recon_loss(out["ab"], ab, hp.recon, weights)}
+        loss = terms["recon"]
+        if "post_mu" in out:
+            kl = kl_with_free_bits(kl_diag_gaussians(out["post_mu"], out["post_logvar"], out["prior_mu"],
+                                                     out["prior_logvar"]), hp.free_bits)
+            beta = kl_weight(self.global_step, hp.beta, hp.kl_annealing, hp.kl_warmup_steps, hp.kl_cycle_steps)
+            terms["kl"], terms["kl_weight"] = kl, torch.tensor(beta)
+            loss = loss + beta * kl
+        if self.perceptual is not None and self.net is not None:
+            terms["perceptual"] = self.perceptual(lab_norm_to_rgb(L, out["ab"]), rgb)
+            loss = loss + hp.perceptual_weight * terms["perceptual"]
+        terms["loss"] = loss
+        for name, value in terms.items():
+            if not torch.isfinite(value):
+                raise FloatingPointError(f"{stage} loss term {name!r} is {value.item()} at step {self.global_step}")
+            self.log(f"{stage}/{name}", value, prog_bar=name == "loss", on_step=stage == "train",
+                     on_epoch=True, batch_size=rgb.shape[0], sync_dist=stage != "train")
+        out["L"] = L
+        return {**terms, **out}
+
+    def training_step(self, batch: dict, batch_idx: int):
+        if self.net is None:
+            return None  # the gray baseline has nothing to learn
+        return self._common_step(batch, "train")["loss"]
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        out = self._common_step(batch, "val")
+        prior_ab = self(out["L"])["ab"]  # deterministic prediction (prior mean), as at inference
+        pred = lab_norm_to_rgb(out["L"], prior_ab)[0].permute(1, 2, 0).float().cpu().numpy()
+        target = batch["rgb"][0].permute(1, 2, 0).float().cpu().numpy()
+        self.log("val/psnr", psnr(pred, target), batch_size=1, sync_dist=True)
+        self.log("val/colorfulness", colorfulness(pred), batch_size=1, sync_dist=True)
+
+    def configure_optimizers(self):
+        if self.net is None:
+            return None
+        hp = self.hparams
+        opt = torch.optim.AdamW(self.net.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
+        if hp.scheduler == "none":
+            return opt
+        total = self.trainer.estimated_stepping_batches
+        if not math.isfinite(total):
+            raise ConfigError("scheduler 'cosine' needs trainer.max_epochs or trainer.max_steps; "
+                              "use --model.scheduler=none with max_time alone")
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda step: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, step / max(1, total)))))
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["colorseg"] = {"task": "colorize", "version": __version__}

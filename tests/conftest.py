@@ -1,0 +1,38 @@
+"""Shared fixtures: tiny data generated in tmp_path (no shared data, no network)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def write_pair(root: Path, stem: str, image: np.ndarray, mask: np.ndarray,
+               image_dir: str = "images", mask_dir: str = "masks") -> None:
+    """Save a uint8 image and mask as PNGs under root/image_dir and root/mask_dir."""
+    (root / image_dir).mkdir(parents=True, exist_ok=True)
+    (root / mask_dir).mkdir(parents=True, exist_ok=True)
+    Image.fromarray(image).save(root / image_dir / f"{stem}.png")
+    Image.fromarray(mask.astype(np.uint8)).save(root / mask_dir / f"{stem}.png")
+
+
+@pytest.fixture
+def folder_dataset(tmp_path: Path) -> Path:
+    """A generic images/ + masks/ folder: 6 RGB 40x36 images, 3 classes, plus a Thumbs.db."""
+    rng = np.random.default_rng(0)
+    root = tmp_path / "folder_data"
+    for i in range(6):
+        mask = np.zeros((36, 40), dtype=np.uint8)
+        mask[5:20, 5:20] = 1
+        mask[22:30, 10 + i:30 + i] = 2
+        image = (rng.random((36, 40, 3)) * 60).astype(np.uint8) + (mask[..., None] * 80).astype(np.uint8)
+        write_pair(root, f"img_{i}", image, mask)
+    (root / "images" / "Thumbs.db").write_bytes(b"\x00junk")
+    return root

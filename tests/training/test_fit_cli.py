@@ -1,0 +1,139 @@
+"""CLI smoke tests: fit → run directory → test → predict → resume, on generated data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from colorseg.cli import main
+from colorseg.training.checkpoint import load_checkpoint
+
+TINY = str(Path(__file__).resolve().parents[2] / "configs" / "segment" / "synthetic_tiny.yaml")
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> Path:
+    run_dir = tmp_path_factory.mktemp("runs") / "tiny"
+    assert main(["segment", "fit", "-c", TINY, "--run_dir", str(run_dir),
+                 "--trainer.enable_progress_bar=false"]) == 0
+    return run_dir
+
+
+def test_fit_writes_run_directory(tiny_run: Path) -> None:
+    assert (tiny_run / "checkpoints" / "best.ckpt").is_file()
+    assert (tiny_run / "checkpoints" / "last.ckpt").is_file()
+    config = (tiny_run / "config.yaml").read_text()
+    assert "max_epochs: 2" in config and "source: synthetic" in config
+    assert "run_dir:" in config
+    metrics = (tiny_run / "logs" / "version_0" / "metrics.csv").read_text()
+    assert "val/mean_iou" in metrics and "train/loss_epoch" in metrics
+    assert any((tiny_run / "tensorboard").rglob("events.out.tfevents*"))
+
+
+def test_checkpoint_carries_model_metadata(tiny_run: Path) -> None:
+    ckpt = load_checkpoint(tiny_run / "checkpoints" / "last.ckpt", task="segment")
+    hp = ckpt["hyper_parameters"]
+    assert hp["class_names"] == ["background", "circle", "square", "triangle"]
+    assert len(hp["class_colors"]) == 4 and hp["in_channels"] == 3
+    assert hp["mean"] == 0.5 and hp["depth"] == 2
+    assert ckpt["datamodule_hyper_parameters"]["source"] == "synthetic"
+    assert ckpt["colorseg"]["task"] == "segment"
+    assert ckpt["epoch"] == 1
+
+
+def test_test_command_writes_metrics(tiny_run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "eval"
+    assert main(["segment", "test", "--ckpt", str(tiny_run / "checkpoints" / "best.ckpt"),
+                 "--output", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    for key in ("mean_iou", "mean_dice", "pixel_accuracy", "per_class"):
+        assert key in metrics
+    assert set(metrics["per_class"]) == {"background", "circle", "square", "triangle"}
+    assert 0 <= metrics["mean_iou"] <= 1
+    assert np.asarray(metrics["confusion"]).sum() == 2 * 48 * 48  # 2 held-out images of 48x48
+    table = (out / "per_image.csv").read_text().splitlines()
+    assert len(table) == 1 + metrics["num_images"]
+    assert table[0].startswith("name,mean_iou,mean_dice,pixel_accuracy")
+
+
+def test_test_command_with_data_override(tiny_run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "eval"
+    assert main(["segment", "test", "--ckpt", str(tiny_run / "checkpoints" / "best.ckpt"),
+                 "--output", str(out), "--data.num_images=20", "--data.val_fraction", "0.5"]) == 0
+    assert json.loads((out / "metrics.json").read_text())["num_images"] == 10
+
+
+def test_test_command_rejects_unknown_data_key(tiny_run: Path, capsys) -> None:
+    code = main(["segment", "test", "--ckpt", str(tiny_run / "checkpoints" / "best.ckpt"),
+                 "--data.bogus=1"])
+    assert code == 2
+    assert "unknown data option 'bogus'" in capsys.readouterr().err
+
+
+def test_predict_writes_labels_and_overlays(tiny_run: Path, tmp_path: Path) -> None:
+    inputs = tmp_path / "in"
+    (inputs / "sub").mkdir(parents=True)
+    Image.fromarray(np.zeros((30, 41, 3), np.uint8)).save(inputs / "a.png")
+    Image.fromarray(np.full((17, 23), 128, np.uint8)).save(inputs / "sub" / "b.jpg")  # gray → RGB
+    (inputs / "broken.png").write_bytes(b"not a png")
+    out = tmp_path / "out"
+    code = main(["segment", "predict", "--ckpt", str(tiny_run / "checkpoints" / "best.ckpt"),
+                 "--input", str(inputs), "--output", str(out)])
+    assert code == 1  # one file failed, the others were written
+    label = np.asarray(Image.open(out / "a.png"))
+    assert label.shape == (30, 41) and label.max() < 4
+    assert np.asarray(Image.open(out / "a_overlay.png")).shape == (30, 41, 3)
+    assert np.asarray(Image.open(out / "sub" / "b.png")).shape == (17, 23)
+    assert not (out / "broken.png").exists()
+    assert not list(out.rglob(".*"))  # no temp files left behind
+
+
+def test_predict_skip_existing(tiny_run: Path, tmp_path: Path, capsys) -> None:
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    Image.fromarray(np.zeros((20, 20, 3), np.uint8)).save(inputs / "a.png")
+    args = ["segment", "predict", "--ckpt", str(tiny_run / "checkpoints" / "best.ckpt"),
+            "--input", str(inputs), "--output", str(tmp_path / "out")]
+    assert main(args) == 0
+    assert main(args + ["--skip-existing"]) == 0
+    assert "done 0, skipped 1, failed 0" in capsys.readouterr().out
+
+
+def test_resume_continues_from_last(tiny_run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    run = tmp_path / "resumed"
+    shutil.copytree(tiny_run, run)
+    assert main(["segment", "fit", "-c", str(run / "config.yaml"), "--run_dir", str(run),
+                 "--ckpt_path", "last", "--trainer.max_epochs=3",
+                 "--trainer.enable_progress_bar=false"]) == 0
+    ckpt = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    assert ckpt["epoch"] == 2  # continued: only epoch index 2 was trained
+    assert (run / "logs" / "version_1" / "metrics.csv").is_file()  # history of both runs kept
+    assert (run / "logs" / "version_0" / "metrics.csv").is_file()
+
+
+def test_fit_bad_config_value_exits_nonzero(tmp_path: Path, capsys) -> None:
+    code = main(["segment", "fit", "-c", TINY, "--run_dir", str(tmp_path / "r"),
+                 "--model.depth=notanint"])
+    assert code == 2
+    assert "depth" in capsys.readouterr().err
+
+
+def test_fit_unknown_source_is_clear(tmp_path: Path, capsys) -> None:
+    code = main(["segment", "fit", "-c", TINY, "--run_dir", str(tmp_path / "r"),
+                 "--data.source=nonsense"])
+    assert code == 2
+    assert "unknown data source 'nonsense'" in capsys.readouterr().err
+
+
+def test_fit_missing_root_names_folder(tmp_path: Path, capsys) -> None:
+    code = main(["segment", "fit", "-c", TINY, "--run_dir", str(tmp_path / "r"),
+                 "--data.source=isbi2012", f"--data.root={tmp_path / 'nowhere'}"])
+    assert code == 2
+    assert "nowhere" in capsys.readouterr().err
