@@ -137,3 +137,13 @@ def test_fit_missing_root_names_folder(tmp_path: Path, capsys) -> None:
                  "--data.source=isbi2012", f"--data.root={tmp_path / 'nowhere'}"])
     assert code == 2
     assert "nowhere" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("config", ["synthetic.yaml", "synthetic_em.yaml", "isbi2012.yaml", "camvid.yaml"])
+def test_shipped_configs_parse(config: str, capsys) -> None:
+    path = Path(TINY).parent / config
+    assert main(["segment", "fit", "-c", str(path), "--print_config"]) == 0
+    out = capsys.readouterr().out
+    assert "model:" in out and "data:" in out
+    if config == "isbi2012.yaml":
+        assert "- '24'" in out and "- '29'" in out

@@ -46,8 +46,8 @@ class SegmentationDataset(Dataset):
     def __getitem__(self, index: int) -> dict:
         i = index % len(self.samples)
         image_np, mask_np = self.load_pair(i)
-        image = torch.from_numpy(np.ascontiguousarray(image_np.transpose(2, 0, 1)))
-        mask = torch.from_numpy(mask_np)
+        image = torch.from_numpy(image_np.transpose(2, 0, 1).copy())
+        mask = torch.from_numpy(mask_np.copy())  # items never share memory with the cache
         if self.crop_size:
             image, mask = random_scale_crop(image, mask, self.crop_size, self.scale_range,
                                             self.source.ignore_index)
