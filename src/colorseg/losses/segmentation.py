@@ -31,8 +31,12 @@ def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, ignore_index: int
     With hard one-hot "probabilities" and ``smooth=0`` this equals 1 − (dataset) Dice score
     averaged over classes present in target or prediction.
     """
-    probs = logits.softmax(1)
-    valid, onehot = _valid_onehot(logits, target, ignore_index)
+    return _soft_dice_from_probs(logits.softmax(1), target, ignore_index, smooth)
+
+
+def _soft_dice_from_probs(probs: torch.Tensor, target: torch.Tensor, ignore_index: int,
+                          smooth: float) -> torch.Tensor:
+    valid, onehot = _valid_onehot(probs, target, ignore_index)
     probs, onehot = probs * valid, onehot * valid
     dims = (0, 2, 3)
     inter = (probs * onehot).sum(dims)
@@ -41,13 +45,15 @@ def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, ignore_index: int
     dice = (2 * inter + smooth) / (denom + smooth)
     if smooth == 0:
         dice = dice[present]
-    return 1 - dice.mean() if dice.numel() else logits.sum() * 0
+    return 1 - dice.mean() if dice.numel() else probs.sum() * 0
 
 
 def dice_from_probs(probs: torch.Tensor, target: torch.Tensor, ignore_index: int = 255,
                     smooth: float = 0.0) -> torch.Tensor:
     """Soft Dice loss taking probabilities (B, K, H, W) instead of logits (for tests/analysis)."""
-    return soft_dice_loss(probs.clamp_min(1e-12).log(), target, ignore_index, smooth)
+    # Directly on probs: a log → softmax round trip would make every class "present"
+    # (probabilities ≥ 1e-12), so smooth=0 would no longer skip classes absent from both.
+    return _soft_dice_from_probs(probs, target, ignore_index, smooth)
 
 
 def focal_loss(logits: torch.Tensor, target: torch.Tensor, gamma: float = 2.0,
@@ -86,10 +92,10 @@ class SegmentationLoss(nn.Module):
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
         terms: dict[str, torch.Tensor] = {}
+        if self.class_weights is not None and self.class_weights.numel() != logits.shape[1]:
+            raise ConfigError(f"class_weights has {self.class_weights.numel()} values for "
+                              f"{logits.shape[1]} classes")
         if self.name in ("ce", "dice_ce"):
-            if self.class_weights is not None and self.class_weights.numel() != logits.shape[1]:
-                raise ConfigError(f"class_weights has {self.class_weights.numel()} values for "
-                                  f"{logits.shape[1]} classes")
             if (target != self.ignore_index).any():
                 terms["ce"] = F.cross_entropy(logits, target, weight=self.class_weights,
                                               ignore_index=self.ignore_index)

@@ -22,13 +22,18 @@ def boundary_f1(pred: np.ndarray, target: np.ndarray, num_classes: int, toleranc
     valid = np.ones_like(target, dtype=bool) if ignore_index is None else target != ignore_index
     scores = np.full(num_classes, np.nan)
     for k in range(num_classes):
-        gt_b = _boundary((target == k) & valid)
-        pr_b = _boundary((pred == k) & valid)
-        n_gt, n_pr = gt_b.sum(), pr_b.sum()
-        if n_gt == 0 and n_pr == 0:
+        gt_m, pr_m = (target == k) & valid, (pred == k) & valid
+        # Presence is decided on the masks: a class filling the whole (valid) image has an
+        # empty boundary (image borders are not boundaries) but is still present.
+        if not gt_m.any() and not pr_m.any():
             continue
-        if n_gt == 0 or n_pr == 0:
+        if not gt_m.any() or not pr_m.any():
             scores[k] = 0.0
+            continue
+        gt_b, pr_b = _boundary(gt_m), _boundary(pr_m)
+        n_gt, n_pr = gt_b.sum(), pr_b.sum()
+        if n_gt == 0 or n_pr == 0:  # a whole-image mask: perfect only if both are
+            scores[k] = float(n_gt == n_pr)
             continue
         dist_to_gt = ndimage.distance_transform_edt(~gt_b)
         dist_to_pr = ndimage.distance_transform_edt(~pr_b)

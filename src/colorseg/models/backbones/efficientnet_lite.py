@@ -25,10 +25,10 @@ Verified empirically against ``skimage.data.chelsea()`` (285, Egyptian cat) and
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
-
-import math
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -89,7 +89,8 @@ class Conv2dSame(nn.Conv2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pads: list[int] = []
-        for size, k, s in zip(x.shape[-1:-3:-1], self.kernel_size[::-1], self.stride[::-1]):
+        for size, k, s in zip(x.shape[-1:-3:-1], self.kernel_size[::-1], self.stride[::-1],
+                              strict=True):
             total = max((math.ceil(size / s) - 1) * s + k - size, 0)
             pads += [total // 2, total - total // 2]
         return F.conv2d(F.pad(x, pads), self.weight, self.bias, self.stride, 0, self.dilation,
@@ -141,10 +142,10 @@ class EfficientNetLite0(nn.Module):
     Call :meth:`normalize` first on RGB in [0, 1].
     """
 
-    feature_channels = {name: ch for name, (_, ch, _) in FEATURES.items()}
-    feature_strides = {name: s for name, (_, _, s) in FEATURES.items()}
-    default_layers = DEFAULT_LAYERS
-    name = "efficientnet_lite0"
+    feature_channels: ClassVar[dict[str, int]] = {name: ch for name, (_, ch, _) in FEATURES.items()}
+    feature_strides: ClassVar[dict[str, int]] = {name: s for name, (_, _, s) in FEATURES.items()}
+    default_layers: ClassVar[tuple[str, ...]] = DEFAULT_LAYERS
+    name: ClassVar[str] = "efficientnet_lite0"
 
     def __init__(self, num_classes: int = 1000, dropout: float = 0.2) -> None:
         super().__init__()

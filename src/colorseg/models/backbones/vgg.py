@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlparse
 
 import torch
@@ -84,20 +84,15 @@ def load_weights_from_url(url: str, cache_dir: str | Path | None = None,
     return state
 
 
-class VGG16Features(nn.Module):
-    """VGG16 convolutional layers. Normalised (B, 3, H, W) → named feature maps.
+class VGGFeatureStack(nn.Sequential):
+    """The ``features`` stack (conv 3×3 → ReLU, max-pools) whose call returns named maps.
 
-    ``features(x, layers)`` returns {name: (B, C, floor(H/s), floor(W/s))}; see ``FEATURES``.
-    ``forward(x)`` is the full ``features`` stack: (B, 512, floor(H/32), floor(W/32)).
+    Subclassing ``nn.Sequential`` keeps torchvision's keys (``features.0.weight`` …) while
+    ``vgg.features(x, layers)`` matches the backbone interface. Normalised (B, 3, H, W) →
+    {name: (B, C, floor(H/s), floor(W/s))}; see ``FEATURES``. Stops at the deepest layer asked.
     """
 
-    feature_channels = {n: ch for n, (_, ch, _) in FEATURES.items()}
-    feature_strides = {n: s for n, (_, _, s) in FEATURES.items()}
-    default_layers = DEFAULT_LAYERS
-    name = "vgg16"
-
     def __init__(self) -> None:
-        super().__init__()
         layers: list[nn.Module] = []
         in_ch = 3
         for v in CFG:
@@ -106,18 +101,11 @@ class VGG16Features(nn.Module):
             else:
                 layers += [nn.Conv2d(in_ch, int(v), 3, padding=1), nn.ReLU()]
                 in_ch = int(v)
-        self.features = nn.Sequential(*layers)
-        self.register_buffer("mean", torch.tensor(MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(STD).view(1, 3, 1, 1), persistent=False)
+        super().__init__(*layers)
 
-    def normalize(self, rgb: torch.Tensor) -> torch.Tensor:
-        """RGB (B, 3, H, W) in [0, 1] → ImageNet-normalised input (out of place)."""
-        return (rgb - self.mean.to(rgb.dtype)) / self.std.to(rgb.dtype)
-
-    def extract(self, x: torch.Tensor, layers: Sequence[str] | None = None
-                ) -> dict[str, torch.Tensor]:
-        """Alias of :meth:`features` (``self.features`` is the layer stack, as in torchvision)."""
-        layers = list(self.default_layers if layers is None else layers)
+    def forward(self, x: torch.Tensor, layers: Sequence[str] | None = None
+                ) -> dict[str, torch.Tensor]:  # type: ignore[override]
+        layers = list(DEFAULT_LAYERS if layers is None else layers)
         unknown = [n for n in layers if n not in FEATURES]
         if unknown or not layers:
             raise ConfigError(f"vgg16: unknown feature layers {unknown or layers}; "
@@ -125,7 +113,7 @@ class VGG16Features(nn.Module):
         wanted = {FEATURES[n][0]: n for n in layers}
         out: dict[str, torch.Tensor] = {}
         h = x
-        for i, layer in enumerate(self.features):
+        for i, layer in enumerate(self):
             h = layer(h)
             if i in wanted:
                 out[wanted[i]] = h
@@ -133,6 +121,50 @@ class VGG16Features(nn.Module):
                     break
         return {n: out[n] for n in layers}
 
+
+class VGG16Features(nn.Module):
+    """VGG16 convolutional part with torchvision keys; a frozen-feature backbone.
+
+    ``features(x, layers)``: normalised (B, 3, H, W) → {name: (B, C, floor(H/s), floor(W/s))}.
+    ``forward(x)``: normalised (B, 3, H, W) → (B, 512, floor(H/32), floor(W/32)).
+    """
+
+    feature_channels: ClassVar[dict[str, int]] = {n: ch for n, (_, ch, _) in FEATURES.items()}
+    feature_strides: ClassVar[dict[str, int]] = {n: s for n, (_, _, s) in FEATURES.items()}
+    default_layers: ClassVar[tuple[str, ...]] = DEFAULT_LAYERS
+    name: ClassVar[str] = "vgg16"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = VGGFeatureStack()
+        self.register_buffer("mean", torch.tensor(MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(STD).view(1, 3, 1, 1), persistent=False)
+
+    def normalize(self, rgb: torch.Tensor) -> torch.Tensor:
+        """RGB (B, 3, H, W) in [0, 1] → ImageNet-normalised input (out of place)."""
+        return (rgb - self.mean.to(rgb.dtype)) / self.std.to(rgb.dtype)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Normalised (B, 3, H, W) → (B, 512, floor(H/32), floor(W/32))."""
-        return self.features(x)
+        return nn.Sequential.forward(self.features, x)
+
+
+def vgg16(pretrained: bool = True, url: str | None = None, cache_dir: str | Path | None = None,
+          progress: bool = True) -> VGG16Features:
+    """Build VGG16 features in eval mode; ImageNet weights from ``url`` (default ``VGG16_URL``).
+
+    The ``features.*`` entries of the torchvision checkpoint are loaded strictly; the classifier
+    entries are ignored. Offline without a cached file → CheckpointError naming the cache path,
+    the URL and the offline alternative ``efficientnet_lite0``.
+    """
+    model = VGG16Features()
+    if pretrained:
+        url = url or VGG16_URL
+        state = load_weights_from_url(url, cache_dir, progress=progress,
+                                      name="VGG16 weights", hint=OFFLINE_HINT)
+        feats = {k: v for k, v in state.items() if k.startswith("features.")}
+        try:
+            model.load_state_dict(feats, strict=True)
+        except RuntimeError as exc:
+            raise CheckpointError(f"VGG16 weights from {url} do not match VGG16: {exc}") from exc
+    return model.eval()
