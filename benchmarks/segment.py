@@ -111,10 +111,11 @@ def render_table() -> str:
     return "\n".join(rows)
 
 
-def update_readme(table: str) -> None:
+def update_readme(table: str, marker: str = "segment") -> None:
+    """Replace the block between ``<!-- {marker}:start/end -->`` in benchmarks/README.md."""
     readme = HERE / "README.md"
     text = readme.read_text() if readme.exists() else ""
-    start, end = "<!-- results:start -->", "<!-- results:end -->"
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
     block = f"{start}\n{table}\n{end}"
     text = text.split(start)[0] + block + text.split(end)[1] if start in text else text + "\n" + block + "\n"
     readme.write_text(text)

@@ -170,7 +170,8 @@ def test_focal_class_weights_follow_documented_formula() -> None:
     # Documented: mean over valid pixels of −(1 − p_t)^γ · w_t · log p_t.
     logits, target, ignored = batch(seed=5)
     w = torch.tensor([2.0, 0.5, 1.0])
-    out = SegmentationLoss("focal", class_weights=w.tolist(), focal_gamma=2.0)(logits, target)["loss"]
+    loss_fn = SegmentationLoss("focal", class_weights=w.tolist(), focal_gamma=2.0)
+    out = loss_fn(logits, target)["loss"]
     logp = F.log_softmax(logits, 1)
     valid = ~ignored
     safe = torch.where(valid, target, torch.zeros_like(target))

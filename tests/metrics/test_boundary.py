@@ -21,7 +21,8 @@ def test_perfect_prediction_is_one() -> None:
 
 @pytest.mark.parametrize("tolerance", [1.0, 2.0])
 def test_one_pixel_shift_within_tolerance_is_one(tolerance) -> None:
-    np.testing.assert_array_equal(boundary_f1(square(1), square(), 2, tolerance=tolerance), [1.0, 1.0])
+    s = boundary_f1(square(1), square(), 2, tolerance=tolerance)
+    np.testing.assert_array_equal(s, [1.0, 1.0])
 
 
 def test_one_pixel_shift_without_tolerance_is_below_one() -> None:

@@ -1,4 +1,4 @@
-"""Confusion counts and IoU / Dice / accuracy on hand-built cases, with the empty-mask convention."""
+"""Confusion counts, IoU / Dice / accuracy on hand-built cases, the empty-mask convention."""
 
 from __future__ import annotations
 
@@ -69,7 +69,8 @@ def test_ignored_pixels_dropped_whatever_the_prediction() -> None:
 
 def test_shape_mismatch_raises() -> None:
     with pytest.raises(ValueError, match="shape"):
-        compute_confusion(torch.zeros(1, 2, 2, dtype=torch.long), torch.zeros(1, 2, 3, dtype=torch.long), 2)
+        compute_confusion(torch.zeros(1, 2, 2, dtype=torch.long),
+                          torch.zeros(1, 2, 3, dtype=torch.long), 2)
 
 
 def test_iou_dice_accuracy_4x4() -> None:
@@ -138,8 +139,8 @@ def test_nanmean_all_nan_is_nan_without_warning() -> None:
         warnings.simplefilter("error")
         assert np.isnan(float(nanmean(np.array([NAN, NAN]))))
         assert np.isnan(float(nanmean(np.array([]))))
-        np.testing.assert_array_equal(nanmean(np.array([[NAN, NAN], [1.0, 3.0], [NAN, 4.0]]), axis=1),
-                                      [NAN, 2.0, 4.0])
+        rows = np.array([[NAN, NAN], [1.0, 3.0], [NAN, 4.0]])
+        np.testing.assert_array_equal(nanmean(rows, axis=1), [NAN, 2.0, 4.0])
     assert float(nanmean([1.0, NAN, 2.0])) == 1.5
 
 

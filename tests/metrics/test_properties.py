@@ -92,7 +92,8 @@ def test_hard_dice_loss_equals_one_minus_dataset_dice(case) -> None:
     k, pred, target = case
     probs = F.one_hot(pred, k).permute(0, 3, 1, 2).double()
     loss = float(dice_from_probs(probs, target, IGNORE, smooth=0.0))
-    mean_dice = float(nanmean(scores_from_confusion(compute_confusion(pred, target, k, IGNORE).sum(0))["dice"]))
+    conf = compute_confusion(pred, target, k, IGNORE).sum(0)
+    mean_dice = float(nanmean(scores_from_confusion(conf)["dice"]))
     if np.isnan(mean_dice):  # everything ignored: the loss is a zero, not NaN
         assert loss == 0.0
     else:

@@ -35,7 +35,8 @@ def test_relabelled_regions_still_perfect() -> None:
     target = two_cells()
     pred = np.where(target == 1, 1, 2)
     s = region_scores(pred, target)
-    assert s["adapted_rand_error"] == pytest.approx(0.0, abs=1e-12) and s["vi"] == pytest.approx(0.0, abs=1e-12)
+    assert s["adapted_rand_error"] == pytest.approx(0.0, abs=1e-12)
+    assert s["vi"] == pytest.approx(0.0, abs=1e-12)
 
 
 def test_merging_two_cells_is_a_merge_error() -> None:
@@ -84,7 +85,8 @@ def test_ignored_pixels_excluded() -> None:
     pred = two_cells()
     pred[0, :] = 1  # would merge the cells through row 0, but that row is ignored
     s = region_scores(pred, target, ignore_index=255)
-    assert s["adapted_rand_error"] == pytest.approx(0.0, abs=1e-12) and s["vi"] == pytest.approx(0.0, abs=1e-12)
+    assert s["adapted_rand_error"] == pytest.approx(0.0, abs=1e-12)
+    assert s["vi"] == pytest.approx(0.0, abs=1e-12)
     assert region_scores(pred, target)["vi_merge"] > 0  # without ignoring, it is a merge
 
 

@@ -60,7 +60,8 @@ def focal_loss(logits: torch.Tensor, target: torch.Tensor, gamma: float = 2.0,
                weight: torch.Tensor | None = None, ignore_index: int = 255) -> torch.Tensor:
     """Focal loss (Lin et al. 2017): mean over valid pixels of −(1 − p_t)^γ · w_t · log p_t.
 
-    ``gamma=0`` gives (weighted) cross-entropy.
+    ``gamma=0`` without weights equals cross-entropy; with weights the sum is divided by the
+    number of valid pixels (not by the summed weights as in torch's weighted CE).
     """
     logp = F.log_softmax(logits, 1)
     valid = target != ignore_index

@@ -31,6 +31,10 @@ def compute_confusion(pred: torch.Tensor, target: torch.Tensor, num_classes: int
         raise ValueError(f"pred {tuple(pred.shape)} and target {tuple(target.shape)} differ in shape")
     b = pred.shape[0]
     valid = target != ignore_index
+    bad = valid & ((target < 0) | (target >= num_classes))
+    if bad.any():
+        raise ValueError(f"target holds labels {target[bad].unique().tolist()[:10]} outside 0..{num_classes - 1} "
+                         f"(ignore_index {ignore_index})")
     idx = target.clamp(0, num_classes - 1) * num_classes + pred.clamp(0, num_classes - 1)
     idx = idx + (torch.arange(b, device=pred.device) * num_classes**2).view(b, 1, 1)
     counts = torch.bincount(idx[valid], minlength=b * num_classes**2)

@@ -1,0 +1,148 @@
+"""Colorization benchmark on BSDS500: the VAE and three baselines side by side.
+
+    python benchmarks/colorize.py [--minutes 30] [--models vae regression no_perceptual gray]
+                                  [--data-root ../shared/data] [--samples 8]
+
+Each model is trained with ``configs/colorize/bsds500*.yaml`` on BSDS500 train + val (20 images
+held out for validation) under a wall-clock budget (``--trainer.max_time``), then evaluated with
+``colorseg colorize test`` on the 200 test photos at full resolution (ab predicted at the
+working resolution of the config, 96 px short side, recombined with the original L). Writes
+``benchmarks/results/colorize_<model>.json``, the table in ``benchmarks/README.md`` and a figure
+of sample colourisations (``benchmarks/results/colorize_samples.png``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+RESULTS = HERE / "results"
+sys.path.insert(0, str(HERE))
+from segment import run, update_readme, write_json  # noqa: E402
+
+CONFIGS = {"vae": "bsds500.yaml", "regression": "bsds500_regression.yaml",
+           "no_perceptual": "bsds500_no_perceptual.yaml", "gray": "bsds500_gray.yaml"}
+KEYS = ("psnr", "ssim", "colorfulness", "gt_colorfulness", "delta_colorfulness", "ab_auc",
+        "best_of_n_psnr", "diversity", "feature_distance")
+
+
+def inference_seconds(ckpt: Path, photo: Path, repeats: int = 5) -> float:
+    """Seconds to colourise one 481×321 photo (deterministic path), after a warm-up."""
+    from colorseg.data.io import read_image
+    from colorseg.inference.colorizer import Colorizer
+
+    col = Colorizer.from_checkpoint(ckpt)
+    image = read_image(photo)
+    col.colorize(image)
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        col.colorize(image)
+    return (time.perf_counter() - t0) / repeats
+
+
+def bench_model(model: str, minutes: float, data_root: Path, samples: int) -> dict:
+    run_dir = HERE / "runs" / f"colorize_{model}"
+    cmd = [sys.executable, "-m", "colorseg", "colorize"]
+    budget = f"00:00:{int(minutes):02d}:{int(minutes * 60) % 60:02d}"
+    fit = cmd + ["fit", "-c", f"configs/colorize/{CONFIGS[model]}", "--run_dir", str(run_dir),
+                 f"--data.root={data_root / 'bsds500'}", "--trainer.enable_progress_bar=false"]
+    if model != "gray":
+        fit.append(f"--trainer.max_time={budget}")
+    fit_s = run(fit, HERE / "runs" / f"colorize_{model}_fit.log")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    ckpt = run_dir / "checkpoints" / "last.ckpt"
+    run(cmd + ["test", "--ckpt", str(ckpt), "--output", str(run_dir / "test"), "--samples", str(samples),
+               f"--data.root={data_root / 'bsds500'}"], HERE / "runs" / f"colorize_{model}_test.log")
+    metrics = json.loads((run_dir / "test" / "metrics.json").read_text())
+    tp_file = run_dir / "throughput.json"
+    throughput = json.loads(tp_file.read_text()) if tp_file.exists() else {"images_per_s": None, "steps": 0}
+    photo = sorted((data_root / "bsds500" / "images" / "test").glob("*.jpg"))[0]
+    result = {"tool": f"colorseg {model}", "dataset": "bsds500", "model": model,
+              "split": "train+val (280 train / 20 val) → test (200)", "working_resolution": 96,
+              "budget_seconds": 0 if model == "gray" else minutes * 60, "wall_seconds": fit_s,
+              "train_images_per_s": throughput["images_per_s"], "steps": throughput["steps"],
+              "inference_seconds_481x321": inference_seconds(ckpt, photo), "peak_rss_mib": peak,
+              **{k: metrics.get(k) for k in KEYS}, "n_samples": samples,
+              "psnr_convention": metrics.get("psnr_convention")}
+    write_json(RESULTS / f"colorize_{model}.json", result)
+    return result
+
+
+def render_table() -> str:
+    head = ("| model | PSNR (dB) | SSIM | colourfulness (GT) | abs dCF | ab AuC | best-of-8 PSNR | diversity | "
+            "feature dist. | train img/s | infer s (481x321) | peak RSS (MiB) |")
+    rows = [head, "|" + "---|" * (head.count("|") - 1)]
+    for model in CONFIGS:
+        path = RESULTS / f"colorize_{model}.json"
+        if not path.exists():
+            continue
+        r = json.loads(path.read_text())
+        tp = "-" if r["train_images_per_s"] is None else f"{r['train_images_per_s']:.1f}"
+        rows.append(f"| {model} | {r['psnr']:.2f} | {r['ssim']:.3f} | {r['colorfulness']:.1f} ({r['gt_colorfulness']:.1f}) | "
+                    f"{r['delta_colorfulness']:.1f} | {r['ab_auc']:.3f} | {r['best_of_n_psnr']:.2f} | "
+                    f"{r['diversity']:.2f} | {r['feature_distance']:.4f} | {tp} | "
+                    f"{r['inference_seconds_481x321']:.3f} | {r['peak_rss_mib']:.0f} |")
+    return "\n".join(rows)
+
+
+def sample_figure(data_root: Path, n_images: int = 4, n_samples: int = 3) -> Path:
+    """Gray | ground truth | regression | VAE (mean) | VAE samples, for a few test photos."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from colorseg.data.io import read_image
+    from colorseg.inference.colorizer import Colorizer
+
+    vae = Colorizer.from_checkpoint(HERE / "runs" / "colorize_vae" / "checkpoints" / "last.ckpt")
+    reg = Colorizer.from_checkpoint(HERE / "runs" / "colorize_regression" / "checkpoints" / "last.ckpt")
+    photos = sorted((data_root / "bsds500" / "images" / "test").glob("*.jpg"))[:: 50][:n_images]
+    cols = 4 + n_samples
+    fig, axes = plt.subplots(len(photos), cols, figsize=(1.6 * cols, 1.2 * len(photos)), squeeze=False)
+    titles = ["gray input", "ground truth", "regression", "VAE (mean)"] + [f"VAE sample {i + 1}" for i in range(n_samples)]
+    for r, photo in enumerate(photos):
+        rgb = read_image(photo, channels=3)
+        small = rgb[::3, ::3]  # thumbnails only
+        gray = np.repeat((small @ np.array([0.299, 0.587, 0.114], np.float32))[..., None], 3, axis=2)
+        tiles = [gray, small, reg.colorize(small), vae.colorize(small)] + list(vae.colorize(small, n_samples, seed=r))
+        for c, tile in enumerate(tiles):
+            axes[r, c].imshow(np.clip(tile, 0, 1))
+            axes[r, c].axis("off")
+            if r == 0:
+                axes[r, c].set_title(titles[c], fontsize=7)
+    fig.tight_layout()
+    out = RESULTS / "colorize_samples.png"
+    fig.savefig(out, dpi=110)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--models", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    ap.add_argument("--minutes", type=float, default=30)
+    ap.add_argument("--samples", type=int, default=8)
+    ap.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
+    ap.add_argument("--table-only", action="store_true")
+    args = ap.parse_args()
+    if not (args.data_root / "bsds500").is_dir():
+        raise SystemExit(f"data set not found: {args.data_root / 'bsds500'}")
+    if not args.table_only:
+        for model in args.models:
+            print(json.dumps(bench_model(model, args.minutes, args.data_root, args.samples), indent=2))
+    if (HERE / "runs" / "colorize_vae").is_dir() and (HERE / "runs" / "colorize_regression").is_dir():
+        print("figure:", sample_figure(args.data_root))
+    table = render_table()
+    update_readme(table, marker="colorize")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
