@@ -147,3 +147,10 @@ def test_shipped_configs_parse(config: str, capsys) -> None:
     assert "model:" in out and "data:" in out
     if config == "isbi2012.yaml":
         assert "- '24'" in out and "- '29'" in out
+
+
+def test_plateau_scheduler_with_sparse_validation(tmp_path: Path) -> None:
+    assert main(["segment", "fit", "-c", TINY, "--run_dir", str(tmp_path / "r"), "--model.scheduler=plateau",
+                 "--trainer.check_val_every_n_epoch=2", "--trainer.max_epochs=3",
+                 "--trainer.enable_progress_bar=false"]) == 0
+    assert (tmp_path / "r" / "checkpoints" / "last.ckpt").is_file()

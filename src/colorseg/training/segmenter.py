@@ -105,7 +105,9 @@ class SegmenterModule(pl.LightningModule):
         if hp.scheduler == "plateau":
             mode = "min" if "loss" in hp.monitor else "max"
             sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode=mode, factor=0.5, patience=5)
-            return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "monitor": hp.monitor}}
+            every = self.trainer.check_val_every_n_epoch or 1  # step only when validation ran
+            return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "monitor": hp.monitor,
+                                                        "frequency": every, "strict": False}}
         total = self.trainer.estimated_stepping_batches
         if not math.isfinite(total):
             raise ConfigError("scheduler 'cosine' needs trainer.max_epochs or trainer.max_steps; "

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# All benchmarks in sequence, as reported in benchmarks/README.md. Needs ../shared/data and, for
+# the peer baseline, a separate venv with segmentation-models-pytorch (SMP_PYTHON).
+# OMP_WAIT_POLICY=PASSIVE keeps OpenMP threads from spin-waiting, which otherwise slows
+# PyTorch by orders of magnitude when anything else runs on a 2-core machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export OMP_WAIT_POLICY=PASSIVE
+PY=${PY:-.venv/bin/python}
+SMP=${SMP_PYTHON:+--smp-python $SMP_PYTHON}
+$PY benchmarks/segment.py --datasets isbi2012 --isbi-minutes "${ISBI_MINUTES:-10}" $SMP
+$PY benchmarks/segment.py --datasets camvid --camvid-minutes "${CAMVID_MINUTES:-30}" $SMP
+$PY benchmarks/colorize.py --minutes "${COLORIZE_MINUTES:-30}"
