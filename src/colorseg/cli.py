@@ -79,7 +79,10 @@ def _test(args: argparse.Namespace, extra: list[str]) -> int:
               f"pixel accuracy {metrics['pixel_accuracy']:.4f} on {metrics['num_images']} images")
     else:
         from colorseg.inference.colorizer import Colorizer
-        from colorseg.training.evaluate_color import color_datamodule_from_checkpoint, evaluate_colorizer
+        from colorseg.training.evaluate_color import (
+            color_datamodule_from_checkpoint,
+            evaluate_colorizer,
+        )
 
         metrics = evaluate_colorizer(Colorizer.from_checkpoint(args.ckpt, device=args.device),
                                      color_datamodule_from_checkpoint(ckpt, overrides), output, split=args.split,

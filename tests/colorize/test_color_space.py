@@ -9,8 +9,13 @@ from PIL import Image
 
 from colorseg.data.color import lab_norm_to_rgb, recombine, rgb_to_lab_norm
 from colorseg.data.color_datasets import ColorDataset, resize_short_side
-from colorseg.data.color_sources import (SYN_CIRCLE_BLUE, SYN_CIRCLE_RED, build_color_source,
-                                         is_grayscale, make_color_sample)
+from colorseg.data.color_sources import (
+    SYN_CIRCLE_BLUE,
+    SYN_CIRCLE_RED,
+    build_color_source,
+    is_grayscale,
+    make_color_sample,
+)
 from colorseg.errors import ConfigError, DataError
 from colorseg.training.color_datamodule import ColorizationDataModule
 

@@ -17,7 +17,7 @@ import torch
 from colorseg.data.color import recombine, rgb_to_lab_norm
 from colorseg.data.color_datasets import resize_short_side
 from colorseg.data.io import convert_channels, to_float
-from colorseg.training.checkpoint import constructor_kwargs, load_checkpoint
+from colorseg.training.checkpoint import load_checkpoint, module_from_checkpoint
 from colorseg.training.colorizer import ColorizerModule
 
 
@@ -30,10 +30,7 @@ class Colorizer:
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | torch.device = "cpu") -> Colorizer:
-        ckpt = load_checkpoint(path, task="colorize")
-        module = ColorizerModule(**constructor_kwargs(ckpt["hyper_parameters"], ColorizerModule))
-        module.load_state_dict(ckpt["state_dict"])
-        return cls(module, device)
+        return cls(module_from_checkpoint(load_checkpoint(path, task="colorize"), ColorizerModule), device)
 
     @property
     def image_size(self) -> int:

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from colorseg.data.io import convert_channels, to_float
-from colorseg.training.checkpoint import constructor_kwargs, load_checkpoint
+from colorseg.training.checkpoint import load_checkpoint, module_from_checkpoint
 from colorseg.training.segmenter import SegmenterModule
 
 
@@ -27,10 +27,7 @@ class Segmenter:
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | torch.device = "cpu") -> Segmenter:
-        ckpt = load_checkpoint(path, task="segment")
-        module = SegmenterModule(**constructor_kwargs(ckpt["hyper_parameters"], SegmenterModule))
-        module.load_state_dict(ckpt["state_dict"])
-        return cls(module, device)
+        return cls(module_from_checkpoint(load_checkpoint(path, task="segment"), SegmenterModule), device)
 
     @property
     def class_names(self) -> list[str]:

@@ -40,3 +40,18 @@ def constructor_kwargs(hparams: dict, cls) -> dict:
 
     params = set(inspect.signature(cls.__init__).parameters) - {"self"}
     return {k: v for k, v in dict(hparams).items() if k in params}
+
+
+def module_from_checkpoint(ckpt: dict, module_class):
+    """Rebuild a LightningModule from a loaded checkpoint: constructor from the saved
+    hyper-parameters, then the weights (strict)."""
+    module = module_class(**constructor_kwargs(ckpt["hyper_parameters"], module_class))
+    module.load_state_dict(ckpt["state_dict"])
+    return module
+
+
+def datamodule_from_checkpoint(ckpt: dict, datamodule_class, overrides: dict | None = None):
+    """Rebuild the training run's data module from a checkpoint, with ``overrides`` applied."""
+    hp = constructor_kwargs(ckpt.get("datamodule_hyper_parameters") or {}, datamodule_class)
+    hp.update(overrides or {})
+    return datamodule_class(**hp)

@@ -16,15 +16,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from tqdm import tqdm
 
 from colorseg.data.io import atomic_write
-from colorseg.training.checkpoint import constructor_kwargs
 from colorseg.inference.segmenter import Segmenter
 from colorseg.metrics.boundary import boundary_f1
 from colorseg.metrics.confusion import ConfusionAccumulator, nanmean, scores_from_confusion
 from colorseg.metrics.regions import region_scores
+from colorseg.training.checkpoint import datamodule_from_checkpoint as _datamodule_from_checkpoint
 from colorseg.training.datamodule import SegmentationDataModule
 
 
@@ -88,16 +87,20 @@ def evaluate_segmenter(segmenter: Segmenter, datamodule: SegmentationDataModule,
     if k == 2:
         metrics["adapted_rand_error"] = float(nanmean(table["adapted_rand_error"].to_numpy(float)))
         metrics["vi"] = float(nanmean(table["vi"].to_numpy(float)))
+    return write_results(output_dir, table, metrics)
+
+
+def write_results(output_dir: str | Path, table: pd.DataFrame, metrics: dict) -> dict:
+    """Atomically write ``per_image.csv`` and ``metrics.json`` (NaN → null); returns the clean dict."""
     out = Path(output_dir)
+    clean = _clean(metrics)
     atomic_write(out / "per_image.csv", lambda p: table.to_csv(p, index=False))
-    atomic_write(out / "metrics.json", lambda p: p.write_text(json.dumps(_clean(metrics), indent=2)))
-    return _clean(metrics)
+    atomic_write(out / "metrics.json", lambda p: p.write_text(json.dumps(clean, indent=2)))
+    return clean
 
 
 def datamodule_from_checkpoint(ckpt: dict, overrides: dict | None = None) -> SegmentationDataModule:
     """Rebuild the training run's data module from a checkpoint, with ``overrides`` applied."""
-    hp = constructor_kwargs(ckpt.get("datamodule_hyper_parameters") or {}, SegmentationDataModule)
-    hp.update(overrides or {})
-    return SegmentationDataModule(**hp)
+    return _datamodule_from_checkpoint(ckpt, SegmentationDataModule, overrides)
 
 

@@ -12,7 +12,6 @@ Conventions: see :mod:`colorseg.metrics.color` (RGB, 8-bit range, PSNR capped at
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -21,12 +20,11 @@ import torch
 from tqdm import tqdm
 
 from colorseg.data.color import rgb_to_lab_norm
-from colorseg.data.io import atomic_write
-from colorseg.training.checkpoint import constructor_kwargs
 from colorseg.inference.colorizer import Colorizer
 from colorseg.metrics import color as cm
+from colorseg.training.checkpoint import datamodule_from_checkpoint
 from colorseg.training.color_datamodule import ColorizationDataModule
-from colorseg.training.evaluate import _clean
+from colorseg.training.evaluate import write_results
 
 METRIC_KEYS = ("psnr", "ssim", "colorfulness", "gt_colorfulness", "delta_colorfulness", "ab_auc",
                "best_of_n_psnr", "diversity", "feature_distance")
@@ -72,14 +70,9 @@ def evaluate_colorizer(colorizer: Colorizer, datamodule: ColorizationDataModule,
     metrics = {k: float(table[k].mean()) for k in METRIC_KEYS if k in table}
     metrics.update(num_images=len(table), n_samples=n_samples, temperature=temperature, split=split,
                    checkpoint=checkpoint, psnr_convention="RGB, 8-bit range (MAX=255), capped at 100 dB")
-    out = Path(output_dir)
-    atomic_write(out / "per_image.csv", lambda p: table.to_csv(p, index=False))
-    atomic_write(out / "metrics.json", lambda p: p.write_text(json.dumps(_clean(metrics), indent=2)))
-    return _clean(metrics)
+    return write_results(output_dir, table, metrics)
 
 
 def color_datamodule_from_checkpoint(ckpt: dict, overrides: dict | None = None) -> ColorizationDataModule:
     """Rebuild the run's data module from a checkpoint, with ``overrides`` applied."""
-    hp = constructor_kwargs(ckpt.get("datamodule_hyper_parameters") or {}, ColorizationDataModule)
-    hp.update(overrides or {})
-    return ColorizationDataModule(**hp)
+    return datamodule_from_checkpoint(ckpt, ColorizationDataModule, overrides)
