@@ -6,6 +6,8 @@
     colorseg colorize fit -c CONFIG [...]
     colorseg colorize test --ckpt PATH [--samples 8] [--temperature 1.0] [--data.KEY=VALUE ...]
     colorseg colorize predict --ckpt PATH --input FILE_OR_DIR --output DIR [--samples N] [--temperature T]
+    colorseg report RUN_DIR [--output report.html]
+    colorseg compare RUN_DIR RUN_DIR ... [--output comparison.html]
     colorseg demo [--output DIR] [--quick]
 
 User errors (bad files, configs, checkpoints) print one clear line and exit with status 2.
@@ -140,6 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
                 p.add_argument("--samples", type=int, default=8 if p is test else 1)
                 p.add_argument("--temperature", type=float, default=1.0)
             pred.add_argument("--seed", type=int, default=0)
+    report = tasks.add_parser("report", help="self-contained HTML report of a run (+ CSV tables)")
+    report.add_argument("run_dir")
+    report.add_argument("--output", default=None, help="HTML file (default: RUN_DIR/report.html)")
+    compare = tasks.add_parser("compare", help="compare runs of one task on one test set (HTML + CSV)")
+    compare.add_argument("run_dirs", nargs="+")
+    compare.add_argument("--output", default="comparison.html")
     demo = tasks.add_parser("demo", help="train and evaluate on built-in synthetic data")
     demo.add_argument("--output", default="runs/demo")
     demo.add_argument("--quick", action="store_true", help="about a minute, for smoke tests")
@@ -159,12 +167,23 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         parser = build_parser()
         args, extra = parser.parse_known_args(argv)
-        if args.task != "demo" and args.command == "test":
+        command = getattr(args, "command", None)
+        if command == "test":
             return _test(args, extra)
         if extra:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
-        if args.task != "demo" and args.command == "predict":
+        if command == "predict":
             return _predict(args)
+        if args.task == "report":
+            from colorseg.reports import make_report
+
+            print(f"report: {make_report(args.run_dir, args.output)}")
+            return 0
+        if args.task == "compare":
+            from colorseg.reports import make_comparison
+
+            print(f"comparison: {make_comparison(args.run_dirs, args.output)}")
+            return 0
         if args.task == "demo":
             from colorseg.demo import run_demo
 

@@ -5,8 +5,9 @@
   that counts them, and a folder with no colour image is an error.
 * ``bsds500``: ``ROOT/images/{train,val,test}/*.jpg``; train on train + val, test on test.
 * ``synthetic``: generated, seeded. Squares are always green and the background is always
-  yellowish, but circles are **red or blue at random with the same lightness**, so the gray
-  input cannot tell which: a regressor averages them to a dull colour, a VAE can sample either.
+  yellowish, but the circles of an image are **all red or all blue, at random, with the same
+  lightness**, so the gray input cannot tell which: a regressor averages them to a dull
+  colour, a VAE can sample either.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ def make_color_sample(seed: int, index: int, size: int = 64) -> np.ndarray:
     lab[:] = SYN_BACKGROUND
     texture = ndimage.gaussian_filter(rng.standard_normal((h, w)), 2.0)
     lab[..., 0] += 6 * texture / (np.abs(texture).max() + 1e-8) + 10 * (yy / h - 0.5)
+    circle_colour = SYN_CIRCLE_RED if rng.random() < 0.5 else SYN_CIRCLE_BLUE
     for _ in range(int(rng.integers(2, 5))):
         r = rng.uniform(0.1, 0.2) * size
         cy, cx = rng.uniform(r, h - r, size=2)
@@ -68,7 +70,7 @@ def make_color_sample(seed: int, index: int, size: int = 64) -> np.ndarray:
             colour = SYN_SQUARE
         else:
             region = (yy - cy) ** 2 + (xx - cx) ** 2 <= r**2
-            colour = SYN_CIRCLE_RED if rng.random() < 0.5 else SYN_CIRCLE_BLUE
+            colour = circle_colour
         lab[region] = colour
         lab[region, 0] += 3 * np.sin(xx[region] / 2.0)  # texture in L only
     return np.clip(lab2rgb(lab), 0, 1).astype(np.float32)

@@ -55,3 +55,16 @@ def datamodule_from_checkpoint(ckpt: dict, datamodule_class, overrides: dict | N
     hp = constructor_kwargs(ckpt.get("datamodule_hyper_parameters") or {}, datamodule_class)
     hp.update(overrides or {})
     return datamodule_class(**hp)
+
+
+def read_task(path: str | Path) -> str:
+    """The task ("segment" or "colorize") a checkpoint was written for (safe load)."""
+    path = Path(path)
+    for task in ("segment", "colorize"):
+        try:
+            load_checkpoint(path, task)
+            return task
+        except CheckpointError as exc:
+            if "is a checkpoint for task" not in str(exc):
+                raise
+    raise CheckpointError(f"{path} names no known task")

@@ -31,7 +31,7 @@ class ColorizerModule(pl.LightningModule):
     def __init__(self, kind: str = "vae", latent_dim: int = 8, base_width: int = 32, depth: int = 4,
                  norm: str = "batch", posterior_width: int = 16, image_size: int = 64,
                  recon: str = "l1", rarity_weighting: bool = False, rarity_lambda: float = 0.5,
-                 beta: float = 0.05, kl_annealing: str = "linear", kl_warmup_steps: int = 500,
+                 beta: float = 0.002, kl_annealing: str = "linear", kl_warmup_steps: int = 500,
                  kl_cycle_steps: int = 2000, free_bits: float = 0.0,
                  perceptual_weight: float = 0.05, perceptual_backbone: str = "efficientnet_lite0",
                  perceptual_pretrained: bool = True, lr: float = 1e-3, weight_decay: float = 0.0,

@@ -1,0 +1,112 @@
+"""Everything a report needs from a run directory, as plain Python / pandas objects."""
+
+from __future__ import annotations
+
+import json
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from colorseg.errors import DataError
+from colorseg.training.checkpoint import read_task
+
+
+@dataclass
+class RunData:
+    """A run directory loaded for reporting (test results are computed when missing)."""
+
+    run_dir: Path
+    task: str
+    checkpoint: Path
+    config: dict
+    log: pd.DataFrame
+    test_metrics: dict
+    per_image: pd.DataFrame
+    throughput: dict | None
+
+    @property
+    def name(self) -> str:
+        return self.run_dir.name
+
+
+def find_checkpoint(run_dir: Path) -> Path:
+    """best.ckpt if present (what a user would deploy), else last.ckpt."""
+    for name in ("best.ckpt", "last.ckpt"):
+        path = run_dir / "checkpoints" / name
+        if path.is_file():
+            return path
+    raise DataError(f"no checkpoint in {run_dir / 'checkpoints'} (is this a colorseg run directory?)")
+
+
+def read_log(run_dir: Path) -> pd.DataFrame:
+    """All ``logs/version_*/metrics.csv`` concatenated in order (resumed runs keep their history)."""
+    files = sorted((run_dir / "logs").glob("version_*/metrics.csv"),
+                   key=lambda p: int(p.parent.name.split("_")[-1]))
+    frames = [pd.read_csv(f) for f in files if f.stat().st_size > 0]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["epoch", "step"])
+
+
+def ensure_test_results(run_dir: Path, checkpoint: Path, task: str) -> Path:
+    """The run's ``test-test`` results folder, evaluating the checkpoint first if needed."""
+    out = run_dir / "test-test"
+    if (out / "metrics.json").is_file() and (out / "per_image.csv").is_file():
+        return out
+    from colorseg.training.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(checkpoint, task)
+    if task == "segment":
+        from colorseg.inference.segmenter import Segmenter
+        from colorseg.training.evaluate import datamodule_from_checkpoint, evaluate_segmenter
+
+        evaluate_segmenter(Segmenter.from_checkpoint(checkpoint), datamodule_from_checkpoint(ckpt), out,
+                           checkpoint=str(checkpoint))
+    else:
+        from colorseg.inference.colorizer import Colorizer
+        from colorseg.training.evaluate_color import color_datamodule_from_checkpoint, evaluate_colorizer
+
+        evaluate_colorizer(Colorizer.from_checkpoint(checkpoint), color_datamodule_from_checkpoint(ckpt), out,
+                           checkpoint=str(checkpoint))
+    return out
+
+
+def load_run(run_dir: str | Path) -> RunData:
+    """Load config, logs, checkpoint and test results of a run directory."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise DataError(f"run directory not found: {run_dir}")
+    checkpoint = find_checkpoint(run_dir)
+    task = read_task(checkpoint)
+    config_path = run_dir / "config.yaml"
+    config = yaml.safe_load(config_path.read_text()) if config_path.is_file() else {}
+    test_dir = ensure_test_results(run_dir, checkpoint, task)
+    throughput_path = run_dir / "throughput.json"
+    return RunData(run_dir=run_dir, task=task, checkpoint=checkpoint, config=config or {},
+                   log=read_log(run_dir), test_metrics=json.loads((test_dir / "metrics.json").read_text()),
+                   per_image=pd.read_csv(test_dir / "per_image.csv"),
+                   throughput=json.loads(throughput_path.read_text()) if throughput_path.is_file() else None)
+
+
+def flatten(d: dict, prefix: str = "") -> dict:
+    """Nested config → ``{"model.lr": 0.001, …}`` (lists shown as text)."""
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v if not isinstance(v, list) else json.dumps(v)
+    return out
+
+
+def hardware() -> dict:
+    """Where the report was made: platform, CPU count, torch version and devices."""
+    import os
+
+    import torch
+
+    return {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
+            "torch": torch.__version__, "cuda": torch.cuda.is_available(),
+            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"}

@@ -1,0 +1,115 @@
+"""HTML report of a segmentation run: curves, per-class scores, confusion, best/worst images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from colorseg.data.io import atomic_write
+from colorseg.inference.segmenter import Segmenter, overlay
+from colorseg.reports import plots
+from colorseg.reports.html import HtmlReport
+from colorseg.reports.run_data import RunData, flatten, hardware
+from colorseg.training.checkpoint import load_checkpoint
+from colorseg.training.evaluate import datamodule_from_checkpoint
+
+
+def error_map(pred: np.ndarray, target: np.ndarray, ignore_index: int) -> np.ndarray:
+    """(H, W) maps → (H, W, 3) float: white correct, red wrong, gray ignored."""
+    out = np.ones((*target.shape, 3), dtype=np.float32)
+    out[pred != target] = (0.85, 0.1, 0.1)
+    out[target == ignore_index] = (0.6, 0.6, 0.6)
+    return out
+
+
+def example_rows(run: RunData, names: list[str]) -> list[list[np.ndarray]]:
+    """For each named test image: image, ground-truth overlay, prediction overlay, error map."""
+    seg = Segmenter.from_checkpoint(run.checkpoint)
+    dm = datamodule_from_checkpoint(load_checkpoint(run.checkpoint, "segment"))
+    dataset = dm.dataset("test")
+    index = {s.name: i for i, s in enumerate(dataset.samples)}
+    rows = []
+    for name in names:
+        image, mask = dataset.load_pair(index[name])
+        pred = seg.predict(image)
+        shown_gt = np.where(mask == dm.ignore_index, 0, mask)
+        rows.append([np.clip(image if image.shape[2] == 3 else image[..., 0], 0, 1),
+                     overlay(image, shown_gt, seg.class_colors) / 255.0,
+                     overlay(image, pred, seg.class_colors) / 255.0,
+                     error_map(pred, mask, dm.ignore_index)])
+    return rows
+
+
+def class_table(run: RunData) -> pd.DataFrame:
+    """Per class: IoU, Dice, boundary F1 and ground-truth pixel frequency on the test set."""
+    per_class = run.test_metrics["per_class"]
+    conf = np.asarray(run.test_metrics["confusion"], dtype=np.float64)
+    freq = conf.sum(1) / max(conf.sum(), 1)
+    return pd.DataFrame([{"class": name, **{k: v for k, v in scores.items()}, "pixel_frequency": freq[i]}
+                         for i, (name, scores) in enumerate(per_class.items())])
+
+
+def render_segment_report(run: RunData, output: Path, n_examples: int = 3) -> Path:
+    """Write ``output`` (HTML) and the CSV tables behind it into ``<output stem>_tables/``."""
+    tables_dir = output.parent / f"{output.stem}_tables"
+    m = run.test_metrics
+    classes = class_table(run)
+    report = HtmlReport(f"Segmentation report: {run.name}")
+
+    report.section("Summary")
+    headline = {k: m.get(k) for k in ("mean_iou", "mean_dice", "pixel_accuracy", "per_image_mean_iou",
+                                      "mean_boundary_f1", "adapted_rand_error", "vi") if m.get(k) is not None}
+    report.key_values({"run directory": str(run.run_dir), "checkpoint": str(run.checkpoint),
+                       "test images": m.get("num_images"), **headline})
+    report.section("Timing and hardware")
+    timing = dict(run.throughput or {})
+    report.key_values({**{f"training {k}": v for k, v in timing.items()}, **hardware()})
+
+    report.section("Data set")
+    data_cfg = run.config.get("data", {})
+    counts = {s: len(datamodule_from_checkpoint(load_checkpoint(run.checkpoint, "segment")).split_samples()[s])
+              for s in ("train", "val", "test")}
+    report.key_values({"source": data_cfg.get("source"), "root": data_cfg.get("root"),
+                       **{f"{k} images": v for k, v in counts.items()}})
+    report.table(classes[["class", "pixel_frequency"]], caption="Ground-truth pixel frequency per class (test set)")
+
+    report.section("Learning curves")
+    if len(run.log):
+        report.figure(plots.learning_curves(run.log), "Training and validation curves per logged metric")
+    else:
+        report.text("No training log found.")
+
+    report.section("Per-class scores")
+    report.figure(plots.per_class_bars(m["per_class"]), "IoU and Dice per class over the test set")
+    report.table(classes, caption="Per-class scores (dataset level); empty = class absent from both maps")
+    report.figure(plots.confusion_heatmap(np.asarray(m["confusion"]), list(m["per_class"])),
+                  "Confusion matrix normalised per ground-truth row")
+    report.figure(plots.scatter(classes["pixel_frequency"], classes["iou"], "pixel frequency", "IoU",
+                                "Class frequency vs IoU", labels=list(classes["class"])),
+                  "Rare classes are usually the hard ones")
+
+    report.section("Per-image scores")
+    cols = [c for c in ("mean_iou", "mean_dice", "pixel_accuracy", "adapted_rand_error") if c in run.per_image]
+    report.figure(plots.metric_distributions(run.per_image, cols, "Per-image metrics"),
+                  "Distribution over test images")
+    ranked = run.per_image.dropna(subset=["mean_iou"]).sort_values("mean_iou")
+    k = min(n_examples, len(ranked) // 2 or len(ranked))
+    picks = list(ranked["name"].iloc[-k:][::-1]) + list(ranked["name"].iloc[:k])
+    labels = [f"best: {n}" for n in picks[:k]] + [f"worst: {n}" for n in picks[k:]]
+    if picks:
+        report.section("Best and worst images")
+        report.figure(plots.image_grid(example_rows(run, [str(p) for p in picks]),
+                                       ["image", "ground truth", "prediction", "errors (red)"], labels),
+                      f"The {k} best and {k} worst test images by mean IoU")
+    report.section("Configuration")
+    report.key_values(flatten(run.config))
+
+    tables_dir.mkdir(parents=True, exist_ok=True)
+    for name, df in {"per_class.csv": classes, "per_image.csv": run.per_image, "learning_curves.csv": run.log,
+                     "confusion.csv": pd.DataFrame(m["confusion"], index=list(m["per_class"]),
+                                                   columns=list(m["per_class"]))}.items():
+        atomic_write(tables_dir / name, lambda p, df=df: df.to_csv(p, index=name == "confusion.csv"))
+    return report.save(output)
+
