@@ -46,7 +46,7 @@ def test_colorize_report_sections(runs, tmp_path: Path) -> None:
     out = tmp_path / "r" / "col.html"
     assert main(["report", str(runs["col"]), "--output", str(out)]) == 0
     html = out.read_text()
-    for section in ("Samples", "Colourfulness", "Latent space", "KL per latent dimension", "Calibration",
+    for section in ("Samples", "Colourfulness", "Latent space", "Active units", "Calibration",
                     "Learning curves"):
         assert section in html
     assert (tmp_path / "r" / "col_tables" / "kl_per_dim.csv").is_file()
