@@ -98,17 +98,31 @@ def write_json(path: Path, data: dict) -> None:
 
 
 def render_table() -> str:
-    """Markdown table from every results/*.json (colorseg and smp side by side)."""
-    rows = ["| data set | tool | budget (min) | mean IoU | per-class IoU | adapted Rand err. | "
-            "train img/s | infer s/img | peak RSS (MiB) |", "|---|---|---|---|---|---|---|---|---|"]
-    for path in sorted(RESULTS.glob("*.json")):
-        r = json.loads(path.read_text())
-        per_class = ", ".join(f"{k} {v['iou']:.3f}" for k, v in r["per_class"].items() if v.get("iou") is not None)
-        are = r.get("adapted_rand_error")
-        rows.append(f"| {r['dataset']} | {r['tool']} | {r['budget_seconds'] / 60:.0f} | {r['mean_iou']:.3f} | "
-                    f"{per_class} | {'' if are is None else f'{are:.3f}'} | {r['train_images_per_s']:.1f} | "
-                    f"{r['inference_seconds_per_image']:.3f} | {r['peak_rss_mib']:.0f} |")
-    return "\n".join(rows)
+    """Markdown tables (one per data set) from results/{colorseg,smp}_*.json, side by side."""
+    out = []
+    for dataset in ("isbi2012", "camvid"):
+        results = [json.loads(p.read_text()) for p in sorted(RESULTS.glob(f"*_{dataset}.json"))]
+        if not results:
+            continue
+        results.sort(key=lambda r: not r["tool"].startswith("colorseg"))
+        classes = list(results[0]["per_class"])
+        per_class_head = " | ".join(f"{c} IoU / Dice" if dataset == "isbi2012" else f"{c}" for c in classes)
+        extra = " adapted Rand err. |" if dataset == "isbi2012" else ""
+        out.append(f"**{dataset}**\n")
+        out.append(f"| tool | budget (min) | mean IoU | mean Dice |{extra} {per_class_head} | train img/s | "
+                   "infer s/img | peak RSS (MiB) | wall (s) |")
+        out.append("|" + "---|" * (8 + len(classes) + (1 if extra else 0)))
+        for r in results:
+            cells = []
+            for c in classes:
+                v = r["per_class"][c]
+                cells.append(f"{v['iou']:.3f} / {v['dice']:.3f}" if dataset == "isbi2012" else f"{v['iou']:.3f}")
+            are = f" {r['adapted_rand_error']:.3f} |" if extra else ""
+            out.append(f"| {r['tool']} | {r['budget_seconds'] / 60:.0f} | {r['mean_iou']:.3f} | {r['mean_dice']:.3f} |"
+                       f"{are} {' | '.join(cells)} | {r['train_images_per_s']:.1f} | "
+                       f"{r['inference_seconds_per_image']:.3f} | {r['peak_rss_mib']:.0f} | {r['wall_seconds']:.0f} |")
+        out.append("")
+    return "\n".join(out)
 
 
 def update_readme(table: str, marker: str = "segment") -> None:
