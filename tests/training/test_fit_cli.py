@@ -154,3 +154,17 @@ def test_plateau_scheduler_with_sparse_validation(tmp_path: Path) -> None:
                  "--trainer.check_val_every_n_epoch=2", "--trainer.max_epochs=3",
                  "--trainer.enable_progress_bar=false"]) == 0
     assert (tmp_path / "r" / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_same_seed_deterministic_runs_match(tmp_path: Path) -> None:
+    logs = []
+    for name in ("a", "b"):
+        run = tmp_path / name
+        assert main(["segment", "fit", "-c", TINY, "--run_dir", str(run), "--seed_everything=7",
+                     "--trainer.deterministic=true", "--trainer.enable_progress_bar=false"]) == 0
+        import pandas as pd
+
+        table = pd.read_csv(run / "logs" / "version_0" / "metrics.csv")
+        logs.append(table.drop(columns=["train/images_per_s"]))  # wall-clock throughput differs
+    pd.testing.assert_frame_equal(logs[0], logs[1])
+    assert logs[0]["val/mean_iou"].notna().sum() == 2

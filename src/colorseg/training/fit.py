@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from pathlib import Path
 
 import yaml
@@ -88,6 +89,9 @@ TASK_LINKS = {"segment": ("class_names", "class_colors", "in_channels", "ignore_
 def run_fit(model_class, datamodule_class, args: list[str], task: str) -> Path:
     """Parse LightningCLI-style ``args`` (``-c CONFIG``, ``--trainer.max_epochs=5`` …) and fit."""
     cli_class = type(f"{task.title()}CLI", (ColorsegCLI,), {"task": task, "links": TASK_LINKS[task]})
+    # we pass the already-split command line on purpose; Lightning warns when sys.argv is also set
+    warnings.filterwarnings("ignore", message=".*LightningCLI's args parameter.*")
+    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
     try:
         cli = cli_class(model_class, datamodule_class, args=["fit", *args], save_config_callback=None,
                         seed_everything_default=0)
