@@ -41,7 +41,7 @@ def test_test_command_metrics(tiny_run: Path, tmp_path: Path) -> None:
                  "--output", str(out), "--samples", "3"]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     for key in ("psnr", "ssim", "colorfulness", "delta_colorfulness", "ab_auc", "best_of_n_psnr",
-                "diversity", "feature_distance"):
+                "diversity", "feature_distance", "sample_colorfulness", "sample_delta_colorfulness"):
         assert isinstance(metrics[key], float), key
     assert metrics["n_samples"] == 3 and metrics["num_images"] == 2
     assert len((out / "per_image.csv").read_text().splitlines()) == 3

@@ -4,7 +4,8 @@ Outputs are produced at the input's full resolution (ab predicted at working res
 upsampled, recombined with the original L) and compared with the original colour image.
 ``metrics.json`` keys (means over images): ``psnr``, ``ssim``, ``colorfulness`` (of outputs),
 ``gt_colorfulness``, ``delta_colorfulness`` (|CF(output) − CF(ground truth)|), ``ab_auc``,
-``best_of_n_psnr`` and ``diversity`` (over ``n_samples`` samples at ``temperature``),
+``best_of_n_psnr``, ``diversity``, ``sample_colorfulness`` and ``sample_delta_colorfulness``
+(over ``n_samples`` samples at ``temperature``: what a user who samples gets),
 ``feature_distance`` (frozen EfficientNet-Lite0 features, working resolution), plus
 ``num_images``, ``n_samples``, ``temperature``, ``split``, ``checkpoint``.
 Conventions: see :mod:`colorseg.metrics.color` (RGB, 8-bit range, PSNR capped at 100 dB).
@@ -27,7 +28,8 @@ from colorseg.training.color_datamodule import ColorizationDataModule
 from colorseg.training.evaluate import write_results
 
 METRIC_KEYS = ("psnr", "ssim", "colorfulness", "gt_colorfulness", "delta_colorfulness", "ab_auc",
-               "best_of_n_psnr", "diversity", "feature_distance")
+               "best_of_n_psnr", "diversity", "sample_colorfulness", "sample_delta_colorfulness",
+               "feature_distance")
 
 
 def _numpy(rgb: torch.Tensor) -> np.ndarray:
@@ -61,6 +63,9 @@ def evaluate_colorizer(colorizer: Colorizer, datamodule: ColorizationDataModule,
                "ab_auc": cm.ab_auc(pred_np, gt_np), "best_of_n_psnr": cm.best_of_n_psnr(samples_np, gt_np),
                "diversity": cm.diversity(samples_np)}
         row["delta_colorfulness"] = abs(row["colorfulness"] - row["gt_colorfulness"])
+        sample_cf = [cm.colorfulness(s) for s in samples_np]
+        row["sample_colorfulness"] = float(np.mean(sample_cf))
+        row["sample_delta_colorfulness"] = float(np.mean([abs(c - row["gt_colorfulness"]) for c in sample_cf]))
         if feature is not None:
             with torch.inference_mode():
                 pred_work = colorizer.colorize_tensor(L_work, L_work)
