@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sys
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 RESULTS = HERE / "results"
 sys.path.insert(0, str(HERE))
-from segment import run, update_readme, write_json  # noqa: E402
+from segment import run, run_measured, update_readme, write_json  # noqa: E402
 
 CONFIGS = {"vae": "bsds500.yaml", "regression": "bsds500_regression.yaml",
            "no_perceptual": "bsds500_no_perceptual.yaml", "gray": "bsds500_gray.yaml"}
@@ -54,8 +53,7 @@ def bench_model(model: str, minutes: float, data_root: Path, samples: int) -> di
                  f"--data.root={data_root / 'bsds500'}", "--trainer.enable_progress_bar=false"]
     if model != "gray":
         fit.append(f"--trainer.max_time={budget}")
-    fit_s = run(fit, HERE / "runs" / f"colorize_{model}_fit.log")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    fit_s, peak = run_measured(fit, HERE / "runs" / f"colorize_{model}_fit.log")
     ckpt = run_dir / "checkpoints" / "last.ckpt"
     run(cmd + ["test", "--ckpt", str(ckpt), "--output", str(run_dir / "test"), "--samples", str(samples),
                f"--data.root={data_root / 'bsds500'}"], HERE / "runs" / f"colorize_{model}_test.log")
@@ -93,6 +91,24 @@ def fmt(value, digits: int) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def measure_memory(model: str, data_root: Path, seconds: int = 60) -> dict:
+    """Peak RSS of a short re-run of the model's training (fresh run dir), stored in its JSON."""
+    import shutil
+
+    run_dir = HERE / "runs" / f"memory_{model}"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    cmd = [sys.executable, "-m", "colorseg", "colorize", "fit", "-c", f"configs/colorize/{CONFIGS[model]}",
+           "--run_dir", str(run_dir), f"--data.root={data_root / 'bsds500'}", "--trainer.enable_progress_bar=false"]
+    if model != "gray":
+        cmd.append(f"--trainer.max_time=00:00:00:{seconds:02d}" if seconds < 60 else "--trainer.max_time=00:00:01:00")
+    _, peak = run_measured(cmd, HERE / "runs" / f"memory_{model}.log")
+    path = RESULTS / f"colorize_{model}.json"
+    result = json.loads(path.read_text())
+    result.update(peak_rss_mib=peak, peak_rss_note=f"training process max RSS, measured in a {seconds} s re-run")
+    write_json(path, result)
+    return result
+
+
 def render_table() -> str:
     head = ("| model | PSNR (dB) | SSIM | colourfulness (GT) | abs dCF | sampled colourfulness | sampled abs dCF | "
             "ab AuC | best-of-8 PSNR | diversity | feature dist. | train img/s | infer s (481x321) | peak RSS (MiB) |")
@@ -102,7 +118,7 @@ def render_table() -> str:
         if not path.exists():
             continue
         r = json.loads(path.read_text())
-        tp = "-" if r["train_images_per_s"] is None else f"{r['train_images_per_s']:.1f}"
+        tp = "-" if r["train_images_per_s"] is None or model == "gray" else f"{r['train_images_per_s']:.1f}"
         rows.append(f"| {model} | {r['psnr']:.2f} | {r['ssim']:.3f} | {r['colorfulness']:.1f} ({r['gt_colorfulness']:.1f}) | "
                     f"{r['delta_colorfulness']:.1f} | {fmt(r.get('sample_colorfulness'), 1)} | "
                     f"{fmt(r.get('sample_delta_colorfulness'), 1)} | {r['ab_auc']:.3f} | {r['best_of_n_psnr']:.2f} | "
@@ -152,13 +168,17 @@ def main() -> None:
     ap.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--table-only", action="store_true")
     ap.add_argument("--reevaluate", action="store_true", help="re-test existing runs, keep training figures")
+    ap.add_argument("--memory-only", action="store_true", help="re-measure peak training memory per model")
     args = ap.parse_args()
     if not (args.data_root / "bsds500").is_dir():
         raise SystemExit(f"data set not found: {args.data_root / 'bsds500'}")
+    if args.memory_only:
+        for model in args.models:
+            print(model, measure_memory(model, args.data_root)["peak_rss_mib"])
     if args.reevaluate:
         for model in args.models:
             print(json.dumps(reevaluate(model, args.data_root, args.samples), indent=2))
-    elif not args.table_only:
+    elif not (args.table_only or args.memory_only):
         for model in args.models:
             print(json.dumps(bench_model(model, args.minutes, args.data_root, args.samples), indent=2))
     if (HERE / "runs" / "colorize_vae").is_dir() and (HERE / "runs" / "colorize_regression").is_dir():

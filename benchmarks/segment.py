@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -30,14 +29,21 @@ RESULTS = HERE / "results"
 
 
 def run(cmd: list[str], log: Path) -> float:
-    """Run a command, tee'ing to ``log``; returns wall seconds. Raises on failure."""
+    """Run a command, output to ``log``; returns wall seconds. Raises on failure."""
+    return run_measured(cmd, log)[0]
+
+
+def run_measured(cmd: list[str], log: Path) -> tuple[float, float]:
+    """Run a command, output to ``log``; returns (wall seconds, that process's peak RSS in MiB)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     with open(log, "w") as fh:
-        proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=REPO)
-    if proc.returncode != 0:
-        raise SystemExit(f"command failed ({proc.returncode}), see {log}: {' '.join(cmd)}")
-    return time.perf_counter() - t0
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=REPO)
+        _, status, usage = os.wait4(proc.pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise SystemExit(f"command failed ({code}), see {log}: {' '.join(cmd)}")
+    return time.perf_counter() - t0, usage.ru_maxrss / 1024
 
 
 def inference_seconds(ckpt: Path, dataset: str, data_root: Path) -> float:
@@ -61,11 +67,9 @@ def bench_colorseg(dataset: str, minutes: float, data_root: Path) -> dict:
     run_dir = HERE / "runs" / dataset
     colorseg = [sys.executable, "-m", "colorseg", "segment"]
     budget = f"00:00:{int(minutes):02d}:{int(minutes * 60) % 60:02d}"
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    fit_s = run(colorseg + ["fit", "-c", f"configs/segment/{dataset}.yaml", "--run_dir", str(run_dir),
+    fit_s, peak_mib = run_measured(colorseg + ["fit", "-c", f"configs/segment/{dataset}.yaml", "--run_dir", str(run_dir),
                             f"--trainer.max_time={budget}", f"--data.root={data_root / dataset}",
                             "--trainer.enable_progress_bar=false"], run_dir.parent / f"{dataset}_fit.log")
-    peak_mib = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
     ckpt = run_dir / "checkpoints" / "best.ckpt"
     run(colorseg + ["test", "--ckpt", str(ckpt), "--output", str(run_dir / "test"),
                     f"--data.root={data_root / dataset}"], run_dir.parent / f"{dataset}_test.log")
