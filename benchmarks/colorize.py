@@ -135,7 +135,7 @@ def sample_figure(data_root: Path, n_images: int = 4, n_samples: int = 3) -> Pat
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from colorseg.data.io import read_image
+    from colorseg.data.io import convert_channels, read_image
     from colorseg.inference.colorizer import Colorizer
 
     vae = Colorizer.from_checkpoint(HERE / "runs" / "colorize_vae" / "checkpoints" / "last.ckpt")
@@ -147,7 +147,7 @@ def sample_figure(data_root: Path, n_images: int = 4, n_samples: int = 3) -> Pat
     for r, photo in enumerate(photos):
         rgb = read_image(photo, channels=3)
         small = rgb[::3, ::3]  # thumbnails only
-        gray = np.repeat((small @ np.array([0.299, 0.587, 0.114], np.float32))[..., None], 3, axis=2)
+        gray = convert_channels(convert_channels(small, 1), 3)
         tiles = [gray, small, reg.colorize(small), vae.colorize(small)] + list(vae.colorize(small, n_samples, seed=r))
         for c, tile in enumerate(tiles):
             axes[r, c].imshow(np.clip(tile, 0, 1))

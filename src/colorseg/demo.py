@@ -42,7 +42,7 @@ def colorize_photos(checkpoint: Path, out: Path, n_samples: int = 3) -> list[Pat
     """Gray versions of scikit-image's colour photos, colourised (input | truth | prediction | samples)."""
     from skimage import data
 
-    from colorseg.data.io import save_png
+    from colorseg.data.io import convert_channels, save_png
     from colorseg.inference.colorize_folder import sample_grid
     from colorseg.inference.colorizer import Colorizer
 
@@ -51,7 +51,7 @@ def colorize_photos(checkpoint: Path, out: Path, n_samples: int = 3) -> list[Pat
     for name in ("astronaut", "chelsea", "coffee"):
         rgb = getattr(data, name)().astype(np.float32) / 255.0
         rgb = rgb[::2, ::2]
-        gray = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
+        gray = convert_channels(rgb, 1)[..., 0]
         tiles = np.concatenate([rgb[None], col.colorize(gray)[None], col.colorize(gray, n_samples, seed=0)])
         paths.append(save_png(out / f"{name}.png", sample_grid(gray, tiles)))
     return paths
@@ -60,6 +60,7 @@ def colorize_photos(checkpoint: Path, out: Path, n_samples: int = 3) -> list[Pat
 def ambiguity_figure(vae_ckpt: Path, reg_ckpt: Path, n_images: int = 4, n_samples: int = 4):
     """Synthetic test images: gray, truth, regression, then VAE samples (the red/blue circles)."""
     from colorseg.data.color_sources import make_color_sample
+    from colorseg.data.io import convert_channels
     from colorseg.inference.colorizer import Colorizer
     from colorseg.reports import plots
 
@@ -67,7 +68,7 @@ def ambiguity_figure(vae_ckpt: Path, reg_ckpt: Path, n_images: int = 4, n_sample
     rows = []
     for i in range(n_images):
         rgb = make_color_sample(seed=2024, index=i)
-        gray = np.repeat((rgb @ np.array([0.299, 0.587, 0.114], np.float32))[..., None], 3, axis=2)
+        gray = convert_channels(convert_channels(rgb, 1), 3)
         rows.append([gray, rgb, reg.colorize(rgb)] + list(vae.colorize(rgb, n_samples, seed=i)))
     titles = ["gray input", "ground truth", "regression"] + [f"VAE sample {k + 1}" for k in range(n_samples)]
     return plots.image_grid(rows, titles, [f"image {i}" for i in range(n_images)])

@@ -11,13 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from colorseg.data.io import read_image, save_png
+from colorseg.data.color_datasets import to_uint8
+from colorseg.data.io import convert_channels, read_image, save_png
 from colorseg.inference.colorizer import Colorizer
 from colorseg.inference.predict_folder import BatchSummary, run_batch
-
-
-def to_uint8(rgb: np.ndarray) -> np.ndarray:
-    return (np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
 def sample_grid(gray: np.ndarray, samples: np.ndarray, gap: int = 4) -> np.ndarray:
@@ -46,7 +43,7 @@ def colorize_folder(colorizer: Colorizer, input_path: str | Path, output_dir: st
         save_png(targets[0], to_uint8(colorizer.colorize(image)))
         if n_samples > 1:
             samples = colorizer.colorize(image, n_samples, temperature, seed=seed)
-            gray = image[..., 0] if image.shape[2] == 1 else image @ np.array([0.299, 0.587, 0.114], np.float32)
+            gray = convert_channels(image, 1)[..., 0]
             save_png(targets[1], sample_grid(gray, samples))
 
     return run_batch(input_path, output_dir, outputs, process, skip_existing, "colorize", progress)

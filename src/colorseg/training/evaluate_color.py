@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from colorseg.data.color import rgb_to_lab_norm
+from colorseg.data.color import recombine, rgb_to_lab_norm
 from colorseg.inference.colorizer import Colorizer
 from colorseg.metrics import color as cm
 from colorseg.training.checkpoint import datamodule_from_checkpoint
@@ -54,7 +54,9 @@ def evaluate_colorizer(colorizer: Colorizer, datamodule: ColorizationDataModule,
         full = item["rgb_full"][None].to(colorizer.device)
         work = item["rgb"][None].to(colorizer.device)
         L_full, L_work = rgb_to_lab_norm(full)[0], rgb_to_lab_norm(work)[0]
-        pred = colorizer.colorize_tensor(L_full, L_work)[0]
+        with torch.inference_mode():
+            ab = colorizer.module(L_work)["ab"]  # deterministic (prior mean), reused below
+        pred = recombine(L_full, ab)[0]
         samples = colorizer.colorize_tensor(L_full, L_work, n_samples, temperature, generator, deterministic=False)
         pred_np, gt_np = _numpy(pred), _numpy(full[0])
         samples_np = np.stack([_numpy(s) for s in samples])
@@ -68,8 +70,7 @@ def evaluate_colorizer(colorizer: Colorizer, datamodule: ColorizationDataModule,
         row["sample_delta_colorfulness"] = float(np.mean([abs(c - row["gt_colorfulness"]) for c in sample_cf]))
         if feature is not None:
             with torch.inference_mode():
-                pred_work = colorizer.colorize_tensor(L_work, L_work)
-                row["feature_distance"] = float(feature(pred_work, work))
+                row["feature_distance"] = float(feature(recombine(L_work, ab), work))
         rows.append(row)
     table = pd.DataFrame(rows)
     metrics = {k: float(table[k].mean()) for k in METRIC_KEYS if k in table}
