@@ -2,7 +2,9 @@
 
     colorseg segment  fit -c CONFIG [--trainer.max_epochs=5 --data.root=DIR ...]
     colorseg segment  test --ckpt PATH [--split test] [--output DIR] [--data.KEY=VALUE ...]
-    colorseg segment  predict --ckpt PATH --input FILE_OR_DIR --output DIR [--skip-existing]
+    colorseg segment  predict --ckpt PATH --input FILE_OR_DIR --output DIR [--skip-existing] [--workers 2]
+                      [--tile 512 --overlap 128 --blend gaussian --tta none|flips|d4 --batch-size 4]
+                      [--channels-last] [--bf16] [--compile] [--no-overlay]
     colorseg colorize fit -c CONFIG [...]
     colorseg colorize test --ckpt PATH [--samples 8] [--temperature 1.0] [--data.KEY=VALUE ...]
     colorseg colorize predict --ckpt PATH --input FILE_OR_DIR --output DIR [--samples N] [--temperature T]
@@ -101,9 +103,14 @@ def _predict(args: argparse.Namespace) -> int:
     if args.task == "segment":
         from colorseg.inference.predict_folder import predict_folder
         from colorseg.inference.segmenter import Segmenter
+        from colorseg.inference.tiling import TileConfig
 
-        summary = predict_folder(Segmenter.from_checkpoint(args.ckpt, device=args.device), args.input,
-                                 args.output, skip_existing=args.skip_existing)
+        tiling = TileConfig(tile=args.tile, overlap=args.overlap, blend=args.blend, batch_size=args.batch_size,
+                            tta=args.tta)
+        segmenter = Segmenter.from_checkpoint(args.ckpt, device=args.device, tiling=tiling,
+                                              channels_last=args.channels_last, bf16=args.bf16, compile=args.compile)
+        summary = predict_folder(segmenter, args.input, args.output, skip_existing=args.skip_existing,
+                                 workers=args.workers, overlays=not args.no_overlay)
     else:
         from colorseg.inference.colorize_folder import colorize_folder
         from colorseg.inference.colorizer import Colorizer
@@ -112,7 +119,7 @@ def _predict(args: argparse.Namespace) -> int:
             raise ConfigError(f"--samples must be >= 1 and --temperature >= 0, got {args.samples}, {args.temperature}")
         summary = colorize_folder(Colorizer.from_checkpoint(args.ckpt, device=args.device), args.input,
                                   args.output, n_samples=args.samples, temperature=args.temperature,
-                                  seed=args.seed, skip_existing=args.skip_existing)
+                                  seed=args.seed, skip_existing=args.skip_existing, workers=args.workers)
     print(summary)
     print(f"outputs in {args.output}")
     return 1 if summary.failed else 0
@@ -136,7 +143,19 @@ def build_parser() -> argparse.ArgumentParser:
         pred.add_argument("--input", required=True)
         pred.add_argument("--output", required=True)
         pred.add_argument("--device", default="cpu")
-        pred.add_argument("--skip-existing", action="store_true")
+        pred.add_argument("--skip-existing", action="store_true", help="resume: keep inputs whose outputs exist")
+        pred.add_argument("--workers", type=int, default=2, help="image-loading threads (parallel with compute)")
+        if task == "segment":
+            pred.add_argument("--tile", type=int, default=512, help="tile side; larger images are tiled")
+            pred.add_argument("--overlap", type=int, default=128, help="pixels shared by neighbouring tiles")
+            pred.add_argument("--blend", default="gaussian", choices=["gaussian", "cosine", "constant"])
+            pred.add_argument("--tta", default="none", choices=["none", "flips", "d4"],
+                              help="test-time augmentation: flips (4) or flips + 90° rotations (8), averaged")
+            pred.add_argument("--batch-size", type=int, default=4, help="tiles or same-size images per forward")
+            pred.add_argument("--channels-last", action="store_true", help="channels-last memory format")
+            pred.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
+            pred.add_argument("--compile", action="store_true", help="torch.compile the model")
+            pred.add_argument("--no-overlay", action="store_true", help="write label PNGs only")
         if task == "colorize":
             for p in (test, pred):
                 p.add_argument("--samples", type=int, default=8 if p is test else 1)

@@ -2,7 +2,8 @@
 
 Outputs keep the input's relative structure: ``OUT/<rel>/<stem>.png`` (the deterministic
 colourisation) and, with ``n_samples > 1``, ``OUT/<rel>/<stem>_grid.png`` (gray input followed
-by the samples, side by side). Writes are atomic; bad files are reported and skipped.
+by the samples, side by side). Loading runs in parallel with compute, writes are atomic,
+``skip_existing`` resumes, bad files are reported and skipped (see :mod:`colorseg.inference.batch`).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import numpy as np
 
 from colorseg.data.color_datasets import to_uint8
 from colorseg.data.io import convert_channels, read_image, save_png
+from colorseg.inference.batch import BatchSummary, run_batch
 from colorseg.inference.colorizer import Colorizer
-from colorseg.inference.predict_folder import BatchSummary, run_batch
 
 
 def sample_grid(gray: np.ndarray, samples: np.ndarray, gap: int = 4) -> np.ndarray:
@@ -29,7 +30,7 @@ def sample_grid(gray: np.ndarray, samples: np.ndarray, gap: int = 4) -> np.ndarr
 
 def colorize_folder(colorizer: Colorizer, input_path: str | Path, output_dir: str | Path,
                     n_samples: int = 1, temperature: float = 1.0, seed: int = 0,
-                    skip_existing: bool = False, progress: bool = True) -> BatchSummary:
+                    skip_existing: bool = False, progress: bool = True, workers: int = 2) -> BatchSummary:
     """Colourise every image under ``input_path`` (see module docstring)."""
 
     def outputs(rel: Path) -> list[Path]:
@@ -38,12 +39,12 @@ def colorize_folder(colorizer: Colorizer, input_path: str | Path, output_dir: st
             names.append(rel.parent / f"{rel.name}_grid.png")
         return names
 
-    def process(f: Path, targets: list[Path]) -> None:
-        image = read_image(f)
+    def process(image: np.ndarray, targets: list[Path]) -> None:
         save_png(targets[0], to_uint8(colorizer.colorize(image)))
         if n_samples > 1:
             samples = colorizer.colorize(image, n_samples, temperature, seed=seed)
             gray = convert_channels(image, 1)[..., 0]
             save_png(targets[1], sample_grid(gray, samples))
 
-    return run_batch(input_path, output_dir, outputs, process, skip_existing, "colorize", progress)
+    return run_batch(input_path, output_dir, outputs, read_image, process, skip_existing, "colorize", progress,
+                     workers)

@@ -64,8 +64,11 @@ class Colorizer:
     def colorize(self, image, n_samples: int = 1, temperature: float = 1.0, seed: int | None = None):
         """RGB float32 (H, W, 3) in [0, 1] for one image; (n_samples, H, W, 3) when n_samples > 1.
 
-        A list of images gives a list of results. ``seed`` makes sampling reproducible.
+        A list of images, or a numpy batch (N, H, W, C), gives a list of results. ``seed`` makes
+        sampling reproducible.
         """
+        if isinstance(image, np.ndarray) and image.ndim == 4:
+            image = list(image)
         if isinstance(image, (list, tuple)):
             return [self.colorize(im, n_samples, temperature, seed) for im in image]
         generator = None

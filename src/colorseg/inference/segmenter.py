@@ -1,33 +1,56 @@
-"""``Segmenter``: apply a trained U-Net checkpoint to numpy/PIL images.
+"""``Segmenter``: apply a trained U-Net checkpoint to numpy/PIL images of any size.
 
 Preprocessing is stored in the checkpoint: images are scaled to [0, 1] by dtype (uint8 / 255,
 uint16 / 65535), converted to the model's channel count (gray ↔ RGB by BT.601 luma, RGBA drops
 alpha), normalised with the stored mean/std, and predicted at full size (the U-Net pads to a
-multiple of 2**depth and crops back).
+multiple of 2**depth and crops back). Images larger than the tile in either side are predicted
+tile by tile (:mod:`colorseg.inference.tiling`), in bounded memory.
+
+Speed options: ``channels_last`` memory format, ``bf16`` autocast, ``compile`` (torch.compile);
+all prediction runs under ``torch.inference_mode``.
 """
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from colorseg.data.io import convert_channels, to_float
+from colorseg.inference.tiling import TileConfig, apply_tta, predict_tiled
 from colorseg.training.checkpoint import load_checkpoint, module_from_checkpoint
 from colorseg.training.segmenter import SegmenterModule
 
 
 class Segmenter:
-    """A loaded segmentation model in eval mode."""
+    """A loaded segmentation model in eval mode.
 
-    def __init__(self, module: SegmenterModule, device: str | torch.device = "cpu") -> None:
+    Args:
+        module: the trained :class:`SegmenterModule`.
+        device: where to run (``"cpu"``, ``"cuda"``, ``"cuda:1"`` …).
+        tiling: :class:`TileConfig` (tile size, overlap, blending, tiles per batch, TTA); images
+            larger than ``tiling.tile`` are tiled, smaller ones predicted whole (TTA applies to both).
+        channels_last, bf16, compile: speed options (see module docstring).
+    """
+
+    def __init__(self, module: SegmenterModule, device: str | torch.device = "cpu",
+                 tiling: TileConfig | None = None, channels_last: bool = False, bf16: bool = False,
+                 compile: bool = False) -> None:
         self.device = torch.device(device)
         self.module = module.eval().to(self.device)
+        self.tiling = tiling or TileConfig()
+        self.channels_last = channels_last
+        self.bf16 = bf16
+        if channels_last:
+            self.module = self.module.to(memory_format=torch.channels_last)
+        self._forward = torch.compile(self.module) if compile else self.module
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, device: str | torch.device = "cpu") -> Segmenter:
-        return cls(module_from_checkpoint(load_checkpoint(path, task="segment"), SegmenterModule), device)
+    def from_checkpoint(cls, path: str | Path, device: str | torch.device = "cpu", **options) -> Segmenter:
+        """Load a ``segment`` checkpoint (safely: weights only); ``options`` as for the constructor."""
+        return cls(module_from_checkpoint(load_checkpoint(path, task="segment"), SegmenterModule), device, **options)
 
     @property
     def class_names(self) -> list[str]:
@@ -43,26 +66,73 @@ class Segmenter:
     def in_channels(self) -> int:
         return int(self.module.hparams.in_channels)
 
+    @property
+    def size_multiple(self) -> int:
+        return self.module.net.size_multiple
+
     def to_tensor(self, image) -> torch.Tensor:
         """numpy (H, W[, C]) / PIL image → (1, C, H, W) float in [0, 1] on the model's device."""
-        arr = np.asarray(image)
-        arr = convert_channels(to_float(arr), self.in_channels)
+        arr = convert_channels(to_float(np.asarray(image)), self.in_channels)
         return torch.from_numpy(arr.transpose(2, 0, 1).copy())[None].to(self.device)
+
+    def _autocast(self):
+        if not self.bf16:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=torch.bfloat16)
+
+    def _probs(self, x: torch.Tensor) -> torch.Tensor:
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with self._autocast():
+            return self._forward(x).float().softmax(1)
 
     @torch.inference_mode()
     def predict_tensor(self, image: torch.Tensor) -> torch.Tensor:
-        """(B, C, H, W) in [0, 1] → class probabilities (B, K, H, W)."""
-        return self.module(image.to(self.device)).softmax(1)
+        """(B, C, H, W) in [0, 1] → class probabilities (B, K, H, W), whole image, with the TTA set."""
+        return apply_tta(self._probs, image.to(self.device), self.tiling.tta)
 
-    def predict(self, image, return_probs: bool = False):
-        """Class-index map (H, W) int64 for one image (or a list of images → list of maps).
+    def predict(self, image, return_probs: bool = False, progress=None):
+        """Class-index map (H, W) for one image: uint8 when there are ≤ 256 classes, else int32.
 
+        ``image``: numpy (H, W[, C]) uint8/uint16/float or PIL; a list of images, or a numpy
+        batch (N, H, W, C), gives a list of maps (same-size images share forward passes).
         With ``return_probs=True`` returns ``(mask, probs)`` with probs (K, H, W) float32.
+        ``progress(done_tiles)`` is called while a large image is tiled.
         """
+        if isinstance(image, np.ndarray) and image.ndim == 4:
+            image = list(image)
         if isinstance(image, (list, tuple)):
-            return [self.predict(im, return_probs) for im in image]
-        probs = self.predict_tensor(self.to_tensor(image))[0]
-        mask = probs.argmax(0).cpu().numpy().astype(np.int64)
+            return self._predict_many(list(image), return_probs)
+        arr = np.asarray(image)
+        t = self.tiling.tile
+        if arr.shape[0] > t or arr.shape[1] > t:
+            return predict_tiled(self._probs, arr, lambda a: self.to_tensor(a)[0], len(self.class_names),
+                                 self.tiling, self.size_multiple, return_probs, progress)
+        probs = self.predict_tensor(self.to_tensor(arr))[0]
+        return self._finish(probs, return_probs)
+
+    def _predict_many(self, images: list, return_probs: bool) -> list:
+        """Predict a list, batching consecutive same-size images that fit in one tile."""
+        out: list = [None] * len(images)
+        arrays = [np.asarray(im) for im in images]
+        t = self.tiling.tile
+        groups: dict[tuple, list[int]] = {}
+        for i, a in enumerate(arrays):
+            if a.shape[0] > t or a.shape[1] > t:
+                out[i] = self.predict(a, return_probs)
+            else:
+                groups.setdefault(a.shape, []).append(i)
+        for idx in groups.values():
+            for start in range(0, len(idx), self.tiling.batch_size):
+                chunk = idx[start: start + self.tiling.batch_size]
+                probs = self.predict_tensor(torch.cat([self.to_tensor(arrays[i]) for i in chunk]))
+                for i, p in zip(chunk, probs):
+                    out[i] = self._finish(p, return_probs)
+        return out
+
+    def _finish(self, probs: torch.Tensor, return_probs: bool):
+        dtype = np.uint8 if probs.shape[0] <= 256 else np.int32
+        mask = probs.argmax(0).cpu().numpy().astype(dtype)
         return (mask, probs.float().cpu().numpy()) if return_probs else mask
 
 
@@ -74,8 +144,15 @@ def colorize_mask(mask: np.ndarray, colors: list[tuple[int, int, int]]) -> np.nd
 
 
 def overlay(image: np.ndarray, mask: np.ndarray, colors: list[tuple[int, int, int]],
-            alpha: float = 0.5) -> np.ndarray:
-    """Blend class colours over an image: float (H, W, C) in [0, 1] → uint8 (H, W, 3)."""
-    rgb = convert_channels(image, 3)
-    blended = (1 - alpha) * rgb + alpha * colorize_mask(mask, colors).astype(np.float32) / 255
-    return (np.clip(blended, 0, 1) * 255 + 0.5).astype(np.uint8)
+            alpha: float = 0.5, rows_per_chunk: int = 1024) -> np.ndarray:
+    """Blend class colours over an image: float (H, W, C) in [0, 1] → uint8 (H, W, 3).
+
+    Computed in chunks of rows, so a large image needs little memory beyond its result.
+    """
+    out = np.empty((*mask.shape, 3), dtype=np.uint8)
+    for top in range(0, mask.shape[0], rows_per_chunk):
+        rows = slice(top, top + rows_per_chunk)
+        rgb = convert_channels(np.asarray(image[rows], dtype=np.float32), 3)
+        blended = (1 - alpha) * rgb + alpha * colorize_mask(mask[rows], colors).astype(np.float32) / 255
+        out[rows] = (np.clip(blended, 0, 1) * 255 + 0.5).astype(np.uint8)
+    return out

@@ -1,0 +1,175 @@
+"""Batch folder prediction: structure, resume, parallel loading, failures leave nothing behind."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from colorseg.errors import DataError
+from colorseg.inference.batch import BatchSummary, collect_inputs, display_path, run_batch
+from colorseg.inference.predict_folder import predict_folder
+from colorseg.inference.segmenter import Segmenter
+from colorseg.inference.tiling import TileConfig
+from colorseg.training.segmenter import SegmenterModule
+
+
+def _images(root: Path, names: list[str], size=(20, 24)) -> None:
+    rng = np.random.default_rng(0)
+    for name in names:
+        p = root / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(p)
+
+
+@pytest.fixture
+def segmenter() -> Segmenter:
+    torch.manual_seed(0)
+    return Segmenter(SegmenterModule(class_names=["a", "b"], in_channels=3, depth=1, base_width=4),
+                     tiling=TileConfig(tile=16, overlap=4))
+
+
+def test_folder_keeps_structure_and_matches_single_prediction(tmp_path, segmenter) -> None:
+    _images(tmp_path / "in", ["a.png", "sub/b.png", "sub/deeper/c.jpg"])
+    summary = predict_folder(segmenter, tmp_path / "in", tmp_path / "out", progress=False)
+    assert (summary.done, summary.skipped, summary.failed) == (3, 0, [])
+    for rel in ("a", "sub/b", "sub/deeper/c"):
+        assert (tmp_path / "out" / f"{rel}.png").is_file() and (tmp_path / "out" / f"{rel}_overlay.png").is_file()
+    from colorseg.data.io import read_image
+
+    expected = segmenter.predict(read_image(tmp_path / "in" / "sub" / "b.png", channels=3))
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / "sub" / "b.png")), expected)
+    assert summary.seconds > 0 and summary.images_per_s > 0 and "images/s" in str(summary)
+    assert not list((tmp_path / "out").rglob("*.tmp*"))
+
+
+def test_skip_existing_resumes_without_redoing_work(tmp_path, segmenter) -> None:
+    _images(tmp_path / "in", ["a.png", "b.png", "c.png"])
+    predict_folder(segmenter, tmp_path / "in", tmp_path / "out", progress=False)
+    (tmp_path / "out" / "b_overlay.png").unlink()  # as if interrupted between b's two files
+    before = (tmp_path / "out" / "a.png").stat().st_mtime_ns
+    summary = predict_folder(segmenter, tmp_path / "in", tmp_path / "out", skip_existing=True, progress=False)
+    assert (summary.done, summary.skipped) == (1, 2)
+    assert (tmp_path / "out" / "b_overlay.png").is_file()
+    assert (tmp_path / "out" / "a.png").stat().st_mtime_ns == before
+
+
+def test_bad_file_is_reported_and_leaves_no_output(tmp_path, segmenter) -> None:
+    _images(tmp_path / "in", ["good.png"])
+    (tmp_path / "in" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    summary = predict_folder(segmenter, tmp_path / "in", tmp_path / "out", progress=False)
+    assert summary.done == 1 and len(summary.failed) == 1 and "broken.png" in summary.failed[0][0]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.png", "good_overlay.png"]
+
+
+def test_failure_in_second_output_removes_the_first(tmp_path) -> None:
+    _images(tmp_path / "in", ["x.png"])
+
+    def process(image, targets):
+        targets[0].write_bytes(b"partial")
+        raise ValueError("second output failed")
+
+    summary = run_batch(tmp_path / "in", tmp_path / "out", lambda rel: [Path(f"{rel}.a"), Path(f"{rel}.b")],
+                        lambda f: f, process, progress=False)
+    assert summary.failed == [(str(tmp_path / "in" / "x.png"), "second output failed")]
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_results_come_back_in_order_with_parallel_loading(tmp_path) -> None:
+    _images(tmp_path / "in", [f"{i:03d}.png" for i in range(25)])
+    seen = []
+    summary = run_batch(tmp_path / "in", tmp_path / "out", lambda rel: [rel], lambda f: f.name,
+                        lambda name, targets: seen.append(name), progress=False, workers=4)
+    assert summary.done == 25 and seen == [f"{i:03d}.png" for i in range(25)]
+
+
+def test_symlink_loop_is_visited_once(tmp_path) -> None:
+    _images(tmp_path / "in", ["a.png", "sub/b.png"])
+    os.symlink(tmp_path / "in", tmp_path / "in" / "sub" / "loop")
+    _, files = collect_inputs(tmp_path / "in")
+    assert [f.name for f in files] == ["a.png", "b.png"]
+
+
+def test_non_utf8_and_space_names_are_processed_and_printable(tmp_path, segmenter) -> None:
+    src = tmp_path / "in"
+    _images(src, ["with space.png"])
+    odd = os.fsdecode(b"caf\xe9.png")  # latin-1 byte: not valid UTF-8
+    Image.fromarray(np.zeros((8, 8, 3), dtype=np.uint8)).save(src / odd, format="PNG")
+    summary = predict_folder(segmenter, src, tmp_path / "out", progress=False)
+    assert summary.done == 2
+    assert display_path(src / odd).endswith("caf\\xe9.png")
+    str(summary).encode("utf-8")  # printable
+
+
+def test_missing_empty_and_unwritable_paths_raise_clear_errors(tmp_path, segmenter) -> None:
+    with pytest.raises(DataError, match="input not found"):
+        collect_inputs(tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "Thumbs.db").write_bytes(b"x")
+    with pytest.raises(DataError, match="no image files"):
+        collect_inputs(tmp_path / "empty")
+    _images(tmp_path / "in", ["a.png"])
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(DataError, match="cannot create output folder .*a_file"):
+        predict_folder(segmenter, tmp_path / "in", tmp_path / "a_file" / "out", progress=False)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as root: permissions are not enforced")
+        with pytest.raises(DataError, match="not writable|cannot create"):
+            predict_folder(segmenter, tmp_path / "in", locked / "out", progress=False)
+    finally:
+        locked.chmod(0o700)
+
+
+def test_summary_text_lists_failures() -> None:
+    s = BatchSummary(done=2, skipped=1, failed=[("x.png", "truncated")], seconds=2.0)
+    assert "done 2, skipped 1, failed 1" in str(s) and "x.png: truncated" in str(s) and s.images_per_s == 1.0
+
+
+def test_segmenter_batches_lists_and_numpy_stacks(segmenter) -> None:
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 256, (12, 14, 3), dtype=np.uint8) for _ in range(5)]
+    single = [segmenter.predict(im) for im in images]
+    assert all(np.array_equal(a, b) for a, b in zip(segmenter.predict(images), single))
+    assert all(np.array_equal(a, b) for a, b in zip(segmenter.predict(np.stack(images)), single))
+    big = rng.integers(0, 256, (40, 33, 3), dtype=np.uint8)  # larger than the tile: tiled inside a list
+    mixed = segmenter.predict([images[0], big])
+    assert mixed[1].shape == (40, 33) and np.array_equal(mixed[1], segmenter.predict(big))
+
+
+def test_channels_last_and_bf16_agree_with_eager() -> None:
+    torch.manual_seed(0)
+    module = SegmenterModule(class_names=["a", "b", "c"], in_channels=1, depth=2, base_width=8)
+    image = np.random.default_rng(0).random((37, 45)).astype(np.float32)
+    _, eager = Segmenter(module).predict(image, return_probs=True)
+    _, cl = Segmenter(module, channels_last=True).predict(image, return_probs=True)
+    np.testing.assert_allclose(cl, eager, atol=1e-5)
+    _, bf = Segmenter(module, bf16=True).predict(image, return_probs=True)
+    assert np.abs(bf - eager).mean() < 0.02
+
+
+def test_cli_segment_predict_with_tiling_options(tmp_path, capsys) -> None:
+    from colorseg.cli import main
+
+    torch.manual_seed(0)
+    module = SegmenterModule(class_names=["a", "b"], in_channels=3, depth=1, base_width=4)
+    ckpt = tmp_path / "m.ckpt"
+    torch.save({"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams),
+                "colorseg": {"task": "segment", "version": "0.1.0"}}, ckpt)
+    _images(tmp_path / "in", ["a.png", "b/c.png"], size=(40, 50))
+    code = main(["segment", "predict", "--ckpt", str(ckpt), "--input", str(tmp_path / "in"), "--output",
+                 str(tmp_path / "out"), "--tile", "32", "--overlap", "8", "--tta", "flips", "--no-overlay",
+                 "--workers", "3"])
+    assert code == 0 and "done 2" in capsys.readouterr().out
+    assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.png")) == \
+        ["a.png", "b/c.png"]
+    code = main(["segment", "predict", "--ckpt", str(ckpt), "--input", str(tmp_path / "in"), "--output",
+                 str(tmp_path / "out2"), "--tile", "2"])
+    assert code == 2 and "tile" in capsys.readouterr().err

@@ -1,0 +1,121 @@
+"""Tiled inference: matches whole-image prediction, any size, bounded memory, TTA."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+from colorseg.errors import ConfigError
+from colorseg.inference.segmenter import Segmenter
+from colorseg.inference.tiling import TileConfig, apply_tta, blend_window, mirror_index, predict_tiled
+from colorseg.training.segmenter import SegmenterModule
+
+
+def _to_tensor(a: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)))
+
+
+@pytest.mark.parametrize("blend", ["gaussian", "cosine", "constant"])
+@pytest.mark.parametrize("shape", [(203, 301), (64, 200), (1, 130), (50, 50)])
+def test_pointwise_model_tiled_equals_whole(blend, shape) -> None:
+    """With a per-pixel model, any blend of overlapping windows must reproduce the whole image."""
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(3, 4, 1)
+
+    def probs(x):
+        return conv(x).softmax(1)
+
+    image = np.random.default_rng(0).random((*shape, 3)).astype(np.float32)
+    labels, tiled = predict_tiled(probs, image, _to_tensor, 4, TileConfig(tile=48, overlap=16, blend=blend,
+                                                                             batch_size=3), 16, True)
+    with torch.no_grad():
+        whole = probs(_to_tensor(image)[None])[0].numpy()
+    assert tiled.shape == (4, *shape) and labels.dtype == np.uint8
+    np.testing.assert_allclose(tiled, whole, atol=1e-6)
+    assert np.array_equal(labels, whole.argmax(0))
+
+
+def test_unet_tiled_matches_whole_image() -> None:
+    torch.manual_seed(0)
+    module = SegmenterModule(class_names=["a", "b", "c"], in_channels=3, depth=2, base_width=8)
+    image = np.random.default_rng(1).integers(0, 256, (150, 230, 3), dtype=np.uint8)
+    tiled_mask, tiled = Segmenter(module, tiling=TileConfig(tile=96, overlap=48)).predict(image, return_probs=True)
+    whole_mask, whole = Segmenter(module, tiling=TileConfig(tile=1024)).predict(image, return_probs=True)
+    assert (tiled_mask == whole_mask).mean() > 0.995
+    assert np.abs(tiled - whole).mean() < 1e-3
+    np.testing.assert_allclose(tiled.sum(0), 1.0, atol=1e-5)
+
+
+def test_mirror_index_reflects_without_repeating_the_edge() -> None:
+    assert mirror_index(np.arange(-3, 8), 5).tolist() == [3, 2, 1, 0, 1, 2, 3, 4, 3, 2, 1]
+    assert mirror_index(np.arange(-20, 20), 3).min() >= 0 and mirror_index(np.arange(-20, 20), 3).max() <= 2
+    assert mirror_index(np.arange(-2, 3), 1).tolist() == [0] * 5
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "cosine", "constant"])
+def test_blend_window_is_positive_symmetric_and_peaks_at_one(kind) -> None:
+    w = blend_window(32, kind)
+    assert w.shape == (32, 32) and w.min() > 0 and w.max() == pytest.approx(1.0)
+    assert torch.allclose(w, w.flip(0)) and torch.allclose(w, w.T)
+    if kind != "constant":
+        assert w[0, 0] < w[16, 16]
+
+
+@pytest.mark.parametrize("tta", ["flips", "d4"])
+def test_tta_undoes_its_transforms(tta) -> None:
+    """An equivariant (per-pixel) model gives the same output with and without TTA."""
+    conv = torch.nn.Conv2d(1, 2, 1)
+    x = torch.rand(2, 1, 12, 17)
+    with torch.no_grad():
+        np.testing.assert_allclose(apply_tta(conv, x, tta).numpy(), conv(x).numpy(), atol=1e-6)
+
+
+def test_tta_is_used_by_segmenter_and_stays_a_distribution() -> None:
+    torch.manual_seed(0)
+    module = SegmenterModule(class_names=["a", "b"], in_channels=1, depth=2, base_width=4)
+    image = np.random.default_rng(0).random((40, 52)).astype(np.float32)
+    _, plain = Segmenter(module).predict(image, return_probs=True)
+    _, tta = Segmenter(module, tiling=TileConfig(tta="d4")).predict(image, return_probs=True)
+    assert not np.allclose(plain, tta)
+    np.testing.assert_allclose(tta.sum(0), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("kwargs, word", [({"tile": 4}, "tile"), ({"overlap": 600}, "overlap"),
+                                          ({"blend": "box"}, "blend"), ({"tta": "rot"}, "tta"),
+                                          ({"batch_size": 0}, "batch_size")])
+def test_bad_tile_config_names_the_value(kwargs, word) -> None:
+    with pytest.raises(ConfigError, match=word):
+        TileConfig(**kwargs)
+
+
+def test_8192_image_segments_in_bounded_memory() -> None:
+    """An 8192×8192 image is tiled automatically; the whole process peaks well under 2 GiB."""
+    code = textwrap.dedent("""
+        import resource, numpy as np, torch
+        from colorseg.inference.segmenter import Segmenter
+        from colorseg.inference.tiling import TileConfig
+        from colorseg.training.segmenter import SegmenterModule
+        torch.manual_seed(0)
+        module = SegmenterModule(class_names=["a", "b"], in_channels=1, depth=2, base_width=2)
+        image = np.random.default_rng(0).integers(0, 256, (8192, 8192), dtype=np.uint8)
+        mask = Segmenter(module, tiling=TileConfig(tile=512, overlap=64, batch_size=2)).predict(image)
+        assert mask.shape == (8192, 8192) and mask.dtype == np.uint8 and set(np.unique(mask)) <= {0, 1}
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False,
+                         env={"OMP_NUM_THREADS": "2", "PATH": ""})
+    assert out.returncode == 0, out.stderr
+    peak_mib = int(out.stdout.split()[-1]) / 1024
+    assert peak_mib < 2048, f"peak RSS {peak_mib:.0f} MiB"
+
+
+def test_argmax_classes_matches_torch_argmax_including_ties() -> None:
+    from colorseg.inference.tiling import argmax_classes
+
+    p = torch.randint(0, 3, (5, 13, 17)).float()  # many ties
+    assert torch.equal(argmax_classes(p).long(), p.argmax(0))
