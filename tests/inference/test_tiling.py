@@ -119,3 +119,15 @@ def test_argmax_classes_matches_torch_argmax_including_ties() -> None:
 
     p = torch.randint(0, 3, (5, 13, 17)).float()  # many ties
     assert torch.equal(argmax_classes(p).long(), p.argmax(0))
+
+
+def test_recombine_rows_matches_whole_image_recombine() -> None:
+    from colorseg.data.color import recombine
+    from colorseg.inference import colorizer
+
+    torch.manual_seed(0)
+    for h, w, lh, lw in ((1030, 701, 96, 65), (37, 53, 96, 137), (5, 1300, 96, 96)):
+        L = torch.rand(1, 1, h, w) * 2 - 1
+        ab = (torch.rand(3, 2, lh, lw) * 2 - 1) * 0.5
+        expected = recombine(L.expand(3, -1, -1, -1), ab).permute(0, 2, 3, 1).numpy()
+        np.testing.assert_allclose(colorizer.recombine_rows(L, ab), expected, atol=1e-3)

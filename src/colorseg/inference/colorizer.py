@@ -13,12 +13,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
-from colorseg.data.color import recombine, rgb_to_lab_norm
+from colorseg.data.color import lab_norm_to_rgb, recombine, rgb_to_lab_norm
 from colorseg.data.color_datasets import resize_short_side
 from colorseg.data.io import convert_channels, to_float
 from colorseg.training.checkpoint import load_checkpoint, module_from_checkpoint
 from colorseg.training.colorizer import ColorizerModule
+
+ROWS_PER_CHUNK = 512  # full-resolution colour conversions work in strips of this many rows
 
 
 class Colorizer:
@@ -37,18 +40,24 @@ class Colorizer:
         return int(self.module.hparams.image_size)
 
     def lightness(self, image) -> tuple[torch.Tensor, torch.Tensor]:
-        """numpy/PIL image → (L_full (1, 1, H, W), L_work (1, 1, h, w)) normalised lightness."""
+        """numpy/PIL image → (L_full (1, 1, H, W), L_work (1, 1, h, w)) normalised lightness.
+
+        The full-size L is converted in strips of rows (bounded extra memory for large images).
+        """
         rgb = convert_channels(to_float(np.asarray(image)), 3)
-        rgb_t = torch.from_numpy(rgb.transpose(2, 0, 1).copy())[None].to(self.device)
-        L_full = rgb_to_lab_norm(rgb_t)[0]
-        L_work = rgb_to_lab_norm(resize_short_side(rgb_t[0], self.image_size)[None])[0]
+        rgb_chw = torch.from_numpy(rgb).permute(2, 0, 1)
+        h, w = rgb.shape[:2]
+        L_full = torch.empty(1, 1, h, w, device=self.device)
+        for top in range(0, h, ROWS_PER_CHUNK):
+            strip = rgb_chw[:, top: top + ROWS_PER_CHUNK].to(self.device)[None]
+            L_full[..., top: top + ROWS_PER_CHUNK, :] = rgb_to_lab_norm(strip)[0]
+        L_work = rgb_to_lab_norm(resize_short_side(rgb_chw.to(self.device), self.image_size)[None])[0]
         return L_full, L_work
 
     @torch.inference_mode()
-    def colorize_tensor(self, L_full: torch.Tensor, L_work: torch.Tensor, n_samples: int = 1,
-                        temperature: float = 1.0, generator: torch.Generator | None = None,
-                        deterministic: bool | None = None) -> torch.Tensor:
-        """Normalised L → RGB (N, 3, H, W) in [0, 1] at full size.
+    def predict_ab(self, L_work: torch.Tensor, n_samples: int = 1, temperature: float = 1.0,
+                   generator: torch.Generator | None = None, deterministic: bool | None = None) -> torch.Tensor:
+        """Working-resolution L_norm (1, 1, h, w) → ab_norm (n_samples, 2, h, w).
 
         ``deterministic`` (default: ``n_samples == 1``) uses the prior mean; otherwise draws
         ``n_samples`` samples at ``temperature``.
@@ -56,10 +65,16 @@ class Colorizer:
         if deterministic is None:
             deterministic = n_samples == 1
         if deterministic:
-            ab = self.module(L_work)["ab"].expand(n_samples, -1, -1, -1)
-        else:
-            ab = self.module.sample(L_work, n_samples, temperature, generator)[0]
-        return recombine(L_full.expand(len(ab), -1, -1, -1), ab)
+            return self.module(L_work)["ab"].expand(n_samples, -1, -1, -1)
+        return self.module.sample(L_work, n_samples, temperature, generator)[0]
+
+    def colorize_tensor(self, L_full: torch.Tensor, L_work: torch.Tensor, n_samples: int = 1,
+                        temperature: float = 1.0, generator: torch.Generator | None = None,
+                        deterministic: bool | None = None) -> torch.Tensor:
+        """Normalised L → RGB (N, 3, H, W) in [0, 1] at full size (see :meth:`predict_ab`)."""
+        ab = self.predict_ab(L_work, n_samples, temperature, generator, deterministic)
+        with torch.inference_mode():
+            return recombine(L_full.expand(len(ab), -1, -1, -1), ab)
 
     def colorize(self, image, n_samples: int = 1, temperature: float = 1.0, seed: int | None = None):
         """RGB float32 (H, W, 3) in [0, 1] for one image; (n_samples, H, W, 3) when n_samples > 1.
@@ -74,6 +89,27 @@ class Colorizer:
         generator = None
         if seed is not None:
             generator = torch.Generator(device=self.device).manual_seed(seed)
-        rgb = self.colorize_tensor(*self.lightness(image), n_samples, temperature, generator)
-        out = rgb.permute(0, 2, 3, 1).float().cpu().numpy()
+        L_full, L_work = self.lightness(image)
+        out = recombine_rows(L_full, self.predict_ab(L_work, n_samples, temperature, generator))
         return out[0] if n_samples == 1 else out
+
+
+@torch.inference_mode()
+def recombine_rows(L_full: torch.Tensor, ab_low: torch.Tensor) -> np.ndarray:
+    """:func:`~colorseg.data.color.recombine` in strips of rows, straight into a numpy array.
+
+    L_full (1, 1, H, W) + ab_low (N, 2, h, w) → RGB (N, H, W, 3) float32 in [0, 1]. The bilinear
+    upsampling (``align_corners=False``, edge-clamped) is done per strip with ``grid_sample``, so
+    neither the full-size ab nor Lab intermediates are ever held for the whole image.
+    """
+    n, (h, w) = len(ab_low), L_full.shape[-2:]
+    out = np.empty((n, h, w, 3), dtype=np.float32)
+    xs = (torch.arange(w, device=L_full.device, dtype=torch.float32) + 0.5) / w * 2 - 1
+    for top in range(0, h, ROWS_PER_CHUNK):
+        ys = (torch.arange(top, min(h, top + ROWS_PER_CHUNK), device=L_full.device, dtype=torch.float32)
+              + 0.5) / h * 2 - 1
+        grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), -1)[None].expand(n, -1, -1, -1)
+        ab = F.grid_sample(ab_low.float(), grid, mode="bilinear", padding_mode="border", align_corners=False)
+        L = L_full[..., top: top + len(ys), :].expand(n, -1, -1, -1)
+        out[:, top: top + len(ys)] = lab_norm_to_rgb(L, ab).permute(0, 2, 3, 1).cpu().numpy()
+    return out
