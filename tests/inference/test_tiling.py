@@ -131,3 +131,17 @@ def test_recombine_rows_matches_whole_image_recombine() -> None:
         ab = (torch.rand(3, 2, lh, lw) * 2 - 1) * 0.5
         expected = recombine(L.expand(3, -1, -1, -1), ab).permute(0, 2, 3, 1).numpy()
         np.testing.assert_allclose(colorizer.recombine_rows(L, ab), expected, atol=1e-3)
+
+
+def test_evaluation_tiles_images_larger_than_the_tile() -> None:
+    from colorseg.training.evaluate import predict_labels
+
+    torch.manual_seed(0)
+    module = SegmenterModule(class_names=["a", "b"], in_channels=1, depth=2, base_width=4)
+    image = torch.rand(1, 70, 90)
+    tiled = Segmenter(module, tiling=TileConfig(tile=32, overlap=8))
+    labels = predict_labels(tiled, image)
+    assert labels.shape == (1, 70, 90) and labels.dtype == torch.int64
+    assert np.array_equal(labels[0].numpy(), tiled.predict(image[0].numpy()))
+    whole = Segmenter(module)
+    assert torch.equal(predict_labels(whole, image), whole.predict_tensor(image[None]).argmax(1))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 from tqdm import tqdm
 
 from colorseg.data.io import atomic_write
@@ -40,6 +41,13 @@ def _clean(value):
     return value
 
 
+def predict_labels(segmenter: Segmenter, image: torch.Tensor) -> torch.Tensor:
+    """(C, H, W) in [0, 1] → (1, H, W) int64 labels; tiled like ``predict`` when larger than a tile."""
+    if max(image.shape[-2:]) > segmenter.tiling.tile:
+        return torch.from_numpy(segmenter.predict(image.permute(1, 2, 0).numpy()).astype(np.int64))[None]
+    return segmenter.predict_tensor(image[None]).argmax(1).cpu()
+
+
 def evaluate_segmenter(segmenter: Segmenter, datamodule: SegmentationDataModule, output_dir: str | Path,
                        split: str = "test", boundary_tolerance: float = 2.0, progress: bool = True,
                        checkpoint: str = "") -> dict:
@@ -56,8 +64,7 @@ def evaluate_segmenter(segmenter: Segmenter, datamodule: SegmentationDataModule,
     rows = []
     for i in tqdm(range(len(dataset)), desc=f"test ({split})", unit="img", disable=not progress):
         item = dataset[i]
-        probs = segmenter.predict_tensor(item["image"][None])
-        pred = probs.argmax(1).cpu()
+        pred = predict_labels(segmenter, item["image"])
         conf = acc.update(pred, item["mask"][None], [item["name"]])[0].numpy()
         pred_np, gt_np = pred[0].numpy(), item["mask"].numpy()
         s = scores_from_confusion(conf)
@@ -94,7 +101,8 @@ def write_results(output_dir: str | Path, table: pd.DataFrame, metrics: dict) ->
     """Atomically write ``per_image.csv`` and ``metrics.json`` (NaN → null); returns the clean dict."""
     out = Path(output_dir)
     clean = _clean(metrics)
-    atomic_write(out / "per_image.csv", lambda p: table.to_csv(p, index=False))
+    # names from non-UTF-8 file names keep their undecodable bytes as \xNN escapes
+    atomic_write(out / "per_image.csv", lambda p: table.to_csv(p, index=False, errors="backslashreplace"))
     atomic_write(out / "metrics.json", lambda p: p.write_text(json.dumps(clean, indent=2)))
     return clean
 
