@@ -43,6 +43,13 @@ class SegmentationDataset(Dataset):
             self._cache[index] = pair
         return pair
 
+    def preload(self) -> None:
+        """Load (and so validate) every sample now: a bad file fails before training starts,
+        not halfway through an epoch. Only with the cache on (otherwise it would read twice)."""
+        if self.cache:
+            for i in range(len(self.samples)):
+                self.load_pair(i)
+
     def __getitem__(self, index: int) -> dict:
         i = index % len(self.samples)
         image_np, mask_np = self.load_pair(i)

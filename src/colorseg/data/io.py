@@ -8,6 +8,7 @@ Masks are returned as ``int64`` arrays ``(H, W)`` of the stored values (palette 
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -15,13 +16,34 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from colorseg.errors import DataError
+from colorseg.errors import ConfigError, DataError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
-MAX_PIXELS = 2**28  # decompression-bomb guard (~268 MP), overridable per call
+MAX_PIXELS = 2**28  # decompression-bomb guard (~268 MP); per call, or COLORSEG_MAX_PIXELS
+MAX_PIXELS_ENV = "COLORSEG_MAX_PIXELS"
 Image.MAX_IMAGE_PIXELS = None  # we enforce our own limit with a clear message
 
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R BT.601, as PIL's "L"
+_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # classic and BigTIFF
+
+
+def display_path(path: str | Path) -> str:
+    """A path printable on any terminal (undecodable bytes of non-UTF-8 names shown as \\x..)."""
+    return os.fsencode(str(path)).decode("utf-8", "backslashreplace")
+
+
+def max_pixels_limit() -> int:
+    """The pixel limit: ``$COLORSEG_MAX_PIXELS`` when set, else :data:`MAX_PIXELS`."""
+    value = os.environ.get(MAX_PIXELS_ENV, "").strip()
+    if not value:
+        return MAX_PIXELS
+    try:
+        limit = int(float(value))
+    except ValueError:
+        limit = 0
+    if limit <= 0:
+        raise ConfigError(f"{MAX_PIXELS_ENV} must be a positive number of pixels, got {value!r}")
+    return limit
 
 
 def is_image_file(path: str | Path) -> bool:
@@ -31,39 +53,89 @@ def is_image_file(path: str | Path) -> bool:
 
 
 def list_images(folder: str | Path, recursive: bool = False) -> list[Path]:
-    """Sorted image files in ``folder``; raises DataError if it is missing or holds none."""
+    """Sorted image files in ``folder``; raises DataError if it is missing or holds none.
+
+    ``recursive`` follows directory symlinks but visits each real directory once (no loops).
+    """
     folder = Path(folder)
     if not folder.is_dir():
-        raise DataError(f"folder not found: {folder}")
-    pattern = "**/*" if recursive else "*"
-    files = sorted(p for p in folder.glob(pattern) if p.is_file() and is_image_file(p))
+        raise DataError(f"folder not found: {display_path(folder)}")
+    if recursive:
+        candidates, seen = [], set()
+        for root, dirs, names in os.walk(folder, followlinks=True):
+            st = os.stat(root)
+            if (st.st_dev, st.st_ino) in seen:
+                dirs[:] = []
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            candidates += [Path(root) / n for n in names]
+    else:
+        candidates = list(folder.iterdir())
+    files = []
+    for p in candidates:
+        if not is_image_file(p):
+            continue
+        if p.is_symlink() and not p.exists():
+            _check_file(p)  # a broken or looping link is an error, not a file to skip silently
+        if p.is_file():
+            files.append(p)
+    files.sort()
     if not files:
-        raise DataError(f"no image files ({', '.join(IMAGE_EXTENSIONS)}) in folder: {folder}")
+        raise DataError(f"no image files ({', '.join(IMAGE_EXTENSIONS)}) in folder: {display_path(folder)}")
     return files
 
 
-def _read_raw(path: Path, max_pixels: int) -> tuple[np.ndarray, str]:
-    """Decode a file into its stored array and PIL mode ("" for TIFF read by tifffile)."""
-    if not path.is_file():
-        raise DataError(f"image file not found: {path}")
-    if path.suffix.lower() in (".tif", ".tiff"):
+def _check_file(path: Path) -> int:
+    """Size in bytes of a readable regular file, or a DataError saying what is wrong with it."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise DataError(f"cannot read image {display_path(path)}: symbolic link loop") from exc
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            what = "broken symbolic link, target not found" if path.is_symlink() else "image file not found"
+            raise DataError(f"{what}: {display_path(path)}") from exc
+        raise DataError(f"cannot read image {display_path(path)}: {exc.strerror or exc}") from exc
+    if not os.path.isfile(path):
+        raise DataError(f"not a regular file: {display_path(path)}")
+    if st.st_size == 0:
+        raise DataError(f"cannot read image {display_path(path)}: empty file (0 bytes)")
+    return st.st_size
+
+
+def _read_raw(path: Path, max_pixels: int | None) -> tuple[np.ndarray, str]:
+    """Decode a file into its stored array and PIL mode ("" for TIFF read by tifffile).
+
+    The format is decided by the file's content, not its extension (a JPEG named ``.png`` reads).
+    """
+    _check_file(path)
+    max_pixels = max_pixels_limit() if max_pixels is None else max_pixels
+    name = display_path(path)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError as exc:
+        raise DataError(f"cannot read image {name}: {exc.strerror or exc}") from exc
+    if head in _TIFF_MAGIC:
         import tifffile
 
         try:
             with tifffile.TiffFile(path) as tif:
                 shape = tif.pages[0].shape
                 if int(np.prod(shape[:2])) > max_pixels:
-                    raise DataError(f"{path}: {shape[1]}x{shape[0]} pixels exceeds the limit {max_pixels}")
+                    raise DataError(f"{name}: {shape[1]}x{shape[0]} pixels exceeds the limit {max_pixels} "
+                                    f"(decompression-bomb guard; raise it with {MAX_PIXELS_ENV})")
                 arr = tif.asarray(key=0)
             return arr, ""
         except DataError:
             raise
         except Exception as exc:  # tifffile raises many types on corrupt files
-            raise DataError(f"cannot read image {path}: {exc}") from exc
+            raise DataError(f"cannot read image {name}: {exc}") from exc
     try:
         with Image.open(path) as im:
             if im.width * im.height > max_pixels:
-                raise DataError(f"{path}: {im.width}x{im.height} pixels exceeds the limit {max_pixels}")
+                raise DataError(f"{name}: {im.width}x{im.height} pixels exceeds the limit {max_pixels} "
+                                f"(decompression-bomb guard; raise it with {MAX_PIXELS_ENV})")
             if _is_png16_rgb(path, im):
                 return _read_png16(path), "RGB16"
             im = ImageOps.exif_transpose(im)
@@ -71,8 +143,11 @@ def _read_raw(path: Path, max_pixels: int) -> tuple[np.ndarray, str]:
             return _pil_to_array(im), im.mode
     except DataError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise DataError(f"cannot read image {path}: {exc}") from exc
+    except UnidentifiedImageError as exc:
+        raise DataError(f"cannot read image {name}: not a recognised image format "
+                        f"({', '.join(IMAGE_EXTENSIONS)})") from exc
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
+        raise DataError(f"cannot read image {name}: {exc}") from exc
 
 
 def _is_png16_rgb(path: Path, im: Image.Image) -> bool:
@@ -88,10 +163,12 @@ def _is_png16_rgb(path: Path, im: Image.Image) -> bool:
 def _read_png16(path: Path) -> np.ndarray:
     import png
 
-    width, height, rows, info = png.Reader(filename=str(path)).read()
-    planes = info["planes"]
-    arr = np.vstack([np.asarray(r, dtype=np.uint16) for r in rows]).reshape(height, width, planes)
-    return arr
+    try:
+        width, height, rows, info = png.Reader(filename=str(path)).read()
+        planes = info["planes"]
+        return np.vstack([np.asarray(r, dtype=np.uint16) for r in rows]).reshape(height, width, planes)
+    except png.Error as exc:
+        raise DataError(f"cannot read image {display_path(path)}: {exc}") from exc
 
 
 def _pil_to_array(im: Image.Image) -> np.ndarray:
@@ -144,62 +221,87 @@ def convert_channels(img: np.ndarray, channels: int | None, path: str | Path = "
     raise DataError(f"channels must be 1 or 3, got {channels}")
 
 
-def read_image(path: str | Path, channels: int | None = None, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+def read_image(path: str | Path, channels: int | None = None, max_pixels: int | None = None) -> np.ndarray:
     """Read an image file as float32 ``(H, W, C)`` in [0, 1].
 
     Args:
         path: PNG, JPEG, TIFF or BMP file (8/16-bit, gray, RGB, RGBA, palette, CMYK).
         channels: 1 or 3 to convert, None to keep 1 (gray) or 3 (colour).
-        max_pixels: refuse images with more pixels than this (decompression bombs).
+        max_pixels: refuse images with more pixels than this (decompression bombs); default
+            :func:`max_pixels_limit` (``$COLORSEG_MAX_PIXELS`` or :data:`MAX_PIXELS`).
+
+    Raises DataError naming the file when it is missing, empty, not an image, corrupt or too large.
     """
     path = Path(path)
     arr, mode = _read_raw(path, max_pixels)
+    name = display_path(path)
     if mode == "P":  # palette image used as a picture: expand through its palette
         with Image.open(path) as im:
             arr = np.asarray(ImageOps.exif_transpose(im).convert("RGBA"))
     if arr.ndim == 3 and arr.shape[2] > 4 or arr.ndim > 3:
-        raise DataError(f"{path}: unsupported image array shape {arr.shape}")
+        raise DataError(f"{name}: unsupported image array shape {arr.shape}")
     if arr.size == 0:
-        raise DataError(f"{path}: image has no pixels")
-    return convert_channels(to_float(arr, path), channels, path)
+        raise DataError(f"{name}: image has no pixels")
+    return convert_channels(to_float(arr, name), channels, name)
 
 
-def read_mask(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+def read_mask(path: str | Path, max_pixels: int | None = None) -> np.ndarray:
     """Read a label mask as int64 ``(H, W)`` of stored values (palette PNG: indices).
 
     An RGB(A) mask is accepted only when all colour channels are equal (a gray mask saved as
     RGB); a true colour mask raises DataError, since class indices are expected.
     """
     path = Path(path)
-    arr, mode = _read_raw(path, max_pixels)
+    arr, _ = _read_raw(path, max_pixels)
+    name = display_path(path)
     if arr.ndim == 3:
-        if arr.shape[2] in (3, 4) and (arr[:, :, :3] == arr[:, :, :1]).all():
-            arr = arr[:, :, 0]
-        elif arr.shape[2] == 1:
+        if arr.shape[2] == 1 or (arr.shape[2] in (3, 4) and (arr[:, :, :3] == arr[:, :, :1]).all()):
             arr = arr[:, :, 0]
         else:
             raise DataError(
-                f"{path}: mask is a colour (RGB) image; expected one channel of class indices "
+                f"{name}: mask is a colour (RGB) image; expected one channel of class indices "
                 "(save masks as 8-bit gray or palette PNGs)"
             )
     if not np.issubdtype(arr.dtype, np.integer) and arr.dtype != bool:
-        raise DataError(f"{path}: mask must hold integer class indices, got {arr.dtype}")
+        raise DataError(f"{name}: mask must hold integer class indices, got {arr.dtype}")
     return arr.astype(np.int64)
 
 
-def atomic_write(path: str | Path, write_fn) -> Path:
-    """Call ``write_fn(tmp_path)`` then rename onto ``path``: readers never see partial files."""
+TEMP_SUFFIX = ".tmp"
+
+
+def atomic_write(path: str | Path, write_fn, durable: bool = False) -> Path:
+    """Call ``write_fn(tmp_path)`` then rename onto ``path``: readers never see partial files.
+
+    The temporary file (``.<name>.<random>.tmp<suffix>``, same folder) is removed
+    when ``write_fn`` fails. ``durable`` also flushes the file and the folder to disk (fsync)
+    before and after the rename, so a crash or power cut leaves the old or the new file, whole.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    # hidden, same folder (atomic rename), and ending in the target's suffix (writers that pick
+    # the format from the extension keep working)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX + path.suffix)
     os.close(fd)
     try:
         write_fn(Path(tmp))
+        if durable:
+            _fsync(tmp)
         os.replace(tmp, path)
+        if durable:
+            _fsync(path.parent)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _fsync(path: str | Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def save_png(path: str | Path, array: np.ndarray) -> Path:

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from colorseg.data import synthetic
-from colorseg.data.io import is_image_file, list_images, read_image, read_mask
+from colorseg.data.io import display_path, is_image_file, list_images, read_image, read_mask
 from colorseg.errors import ConfigError, DataError
 
 CAMVID_CLASSES = ["Sky", "Building", "Pole", "Road", "Pavement", "Tree", "SignSymbol", "Fence",
@@ -93,8 +93,8 @@ class Source:
         image = read_image(sample.image_path, channels=self.in_channels)
         mask = read_mask(sample.mask_path)
         if mask.shape != image.shape[:2]:
-            raise DataError(f"size mismatch: image {sample.image_path} is "
-                            f"{image.shape[1]}x{image.shape[0]} but mask {sample.mask_path} is "
+            raise DataError(f"size mismatch: image {display_path(sample.image_path)} is "
+                            f"{image.shape[1]}x{image.shape[0]} but mask {display_path(sample.mask_path)} is "
                             f"{mask.shape[1]}x{mask.shape[0]}")
         return image, self._map_and_check(mask, sample.mask_path)
 
@@ -112,7 +112,7 @@ class Source:
         if bad.size:
             allowed = (sorted(self.mask_value_map) if self.mask_value_map
                        else f"0..{self.num_classes - 1}")
-            raise DataError(f"{path}: mask values {bad.tolist()[:20]} are outside the declared "
+            raise DataError(f"{display_path(path)}: mask values {bad.tolist()[:20]} are outside the declared "
                             f"classes (allowed: {allowed}, ignore: {self.ignore_index})")
         return mask
 
@@ -121,10 +121,11 @@ def _pair_by_stem(images_dir: Path, masks_dir: Path) -> list[Sample]:
     images = list_images(images_dir)
     masks = {p.stem: p for p in masks_dir.iterdir() if is_image_file(p)} if masks_dir.is_dir() else {}
     if not masks_dir.is_dir():
-        raise DataError(f"mask folder not found: {masks_dir}")
+        raise DataError(f"mask folder not found: {display_path(masks_dir)}")
     missing = [p for p in images if p.stem not in masks]
     if missing:
-        raise DataError(f"image without mask: {missing[0]} (no {masks_dir}/{missing[0].stem}.*)"
+        raise DataError(f"image without mask: {display_path(missing[0])} "
+                        f"(no {display_path(masks_dir / missing[0].stem)}.*)"
                         + (f" and {len(missing) - 1} more" if len(missing) > 1 else ""))
     return [Sample(p.stem, p, masks[p.stem]) for p in images]
 
@@ -150,7 +151,7 @@ class FolderSource(Source):
                 names = [ln.strip() for ln in f.read_text().splitlines() if ln.strip()]
                 unknown = [n for n in names if n not in by_name]
                 if unknown:
-                    raise DataError(f"{f}: unknown sample names {unknown[:10]}")
+                    raise DataError(f"{display_path(f)}: unknown sample names {unknown[:10]}")
                 out[split] = [by_name[n] for n in names]
         return out
 

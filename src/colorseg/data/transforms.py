@@ -56,11 +56,11 @@ class SegmentationAugment(nn.Module):
     def __init__(self, cfg: AugmentConfig, ignore_index: int = 255) -> None:
         super().__init__()
         self.ignore_index = ignore_index
+        self.rot90_p = cfg.rot90_p  # exact quarter turns: see random_rot90 (not kornia's resampling one)
         ks = max(3, int(4 * cfg.elastic_sigma) | 1)
         geometric = [
             K.RandomHorizontalFlip(p=cfg.hflip_p),
             K.RandomVerticalFlip(p=cfg.vflip_p),
-            K.RandomRotation90(times=(1, 3), p=cfg.rot90_p),
             K.RandomRotation(degrees=cfg.rotate_degrees, p=cfg.rotate_p),
             K.RandomElasticTransform(kernel_size=(ks, ks), sigma=(cfg.elastic_sigma,) * 2,
                                      alpha=(cfg.elastic_alpha,) * 2, p=cfg.elastic_p),
@@ -80,6 +80,8 @@ class SegmentationAugment(nn.Module):
     @torch.no_grad()
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         shifted = (mask + 1).unsqueeze(1).float()  # 0 now marks "came from outside"
+        if self.rot90_p > 0:
+            image, shifted = random_rot90(image, shifted, self.rot90_p)
         if len(self.geometric):
             image, shifted = self.geometric(image, shifted)
         if len(self.intensity):
@@ -87,6 +89,39 @@ class SegmentationAugment(nn.Module):
         out_mask = shifted.squeeze(1).round().long() - 1
         out_mask[out_mask < 0] = self.ignore_index
         return image.clamp(0, 1), out_mask
+
+
+def _fit_frame(x: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """(C, h', w') → (C, h, w): centre crop or zero-pad with whole-pixel offsets."""
+    out = x.new_zeros(x.shape[0], h, w)
+    hh, ww = x.shape[-2:]
+    dy, dx = (h - hh) // 2, (w - ww) // 2  # where x's top-left lands in the output
+    ys, xs = max(0, dy), max(0, dx)
+    ye, xe = min(h, dy + hh), min(w, dx + ww)
+    out[:, ys:ye, xs:xe] = x[:, ys - dy: ye - dy, xs - dx: xe - dx]
+    return out
+
+
+def random_rot90(image: torch.Tensor, mask: torch.Tensor, p: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Turn each sample by 90°, 180° or 270° with probability ``p``, exactly (no resampling).
+
+    ``image`` (B, C, H, W), ``mask`` (B, 1, H, W) float. A quarter turn of a non-square frame is
+    centre-cropped / zero-padded back to H×W by whole pixels, so image and mask pixels stay
+    exact copies (kornia's RandomRotation90 rotates about the centre and, when H − W is odd,
+    resamples between pixels: blurred image, mask half a pixel off).
+    """
+    b = image.shape[0]
+    turn = torch.rand(b, device=image.device) < p
+    times = torch.randint(1, 4, (b,), device=image.device)
+    if not bool(turn.any()):
+        return image, mask
+    h, w = image.shape[-2:]
+    image, mask = image.clone(), mask.clone()
+    for i in turn.nonzero().flatten().tolist():
+        k = int(times[i])
+        image[i] = _fit_frame(torch.rot90(image[i], k, (-2, -1)), h, w)
+        mask[i] = _fit_frame(torch.rot90(mask[i], k, (-2, -1)), h, w)
+    return image, mask
 
 
 def build_augment(cfg: AugmentConfig | None, ignore_index: int) -> SegmentationAugment | None:
@@ -111,7 +146,9 @@ def random_scale_crop(image: torch.Tensor, mask: torch.Tensor, crop: int, scale_
         h, w = image.shape[-2:]
         size = (max(1, round(h * s)), max(1, round(w * s)))
         image = F.interpolate(image[None], size=size, mode="bilinear", align_corners=False)[0]
-        mask = F.interpolate(mask[None, None].float(), size=size, mode="nearest")[0, 0].long()
+        # "nearest-exact" samples at pixel centres as bilinear does; plain "nearest" (floor) shifts
+        # the mask by up to half a source pixel against the image
+        mask = F.interpolate(mask[None, None].float(), size=size, mode="nearest-exact")[0, 0].long()
     h, w = image.shape[-2:]
     ph, pw = max(0, crop - h), max(0, crop - w)
     if ph or pw:
