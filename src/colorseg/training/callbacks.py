@@ -1,12 +1,17 @@
-"""Training callbacks: throughput measurement (images/s over training steps only)."""
+"""Training callbacks: throughput measurement (images/s over training steps only) and random
+states kept in checkpoints (a resumed run draws the same crops, augmentations and batch order
+as an uninterrupted one)."""
 
 from __future__ import annotations
 
 import json
+import random
 import time
 from pathlib import Path
 
 import lightning.pytorch as pl
+import numpy as np
+import torch
 
 from colorseg.data.io import atomic_write
 
@@ -51,3 +56,39 @@ class ThroughputMonitor(pl.Callback):
         result = {"images": self.images, "seconds": self.seconds,
                   "images_per_s": self.images / self.seconds, "steps": trainer.global_step}
         atomic_write(self.run_dir / "throughput.json", lambda p: p.write_text(json.dumps(result, indent=2)))
+
+
+class RandomStateCheckpoint(pl.Callback):
+    """Saves the Python, NumPy and torch (CPU and CUDA) random generator states in every
+    checkpoint and restores them when training resumes from it.
+
+    Lightning restores weights, optimiser, scheduler and loop counters, but the generators restart
+    from the seed, so a resumed run would shuffle, crop and augment differently from an
+    uninterrupted one. With this callback (and ``trainer.deterministic``), resuming from an
+    end-of-epoch checkpoint reproduces the uninterrupted run exactly. States are stored as
+    tensors and lists of ints, so ``torch.load(weights_only=True)`` reads them.
+    """
+
+    def state_dict(self) -> dict:
+        np_state = np.random.get_state()
+        py_state = random.getstate()
+        state = {"torch": torch.get_rng_state(),
+                 "numpy": {"keys": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]),
+                           "has_gauss": int(np_state[3]), "cached_gaussian": float(np_state[4])},
+                 "python": {"version": py_state[0], "state": list(py_state[1]), "gauss": py_state[2]}}
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            state["cuda"] = torch.cuda.get_rng_state_all()
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        if not state:
+            return
+        torch.set_rng_state(state["torch"])
+        np_state = state["numpy"]
+        np.random.set_state(("MT19937", np_state["keys"].numpy().astype(np.uint32), np_state["pos"],
+                             np_state["has_gauss"], np_state["cached_gaussian"]))
+        py = state["python"]
+        random.setstate((py["version"], tuple(py["state"]), py["gauss"]))
+        cuda = state.get("cuda")
+        if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(cuda)

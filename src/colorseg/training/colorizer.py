@@ -14,13 +14,13 @@ import math
 import lightning.pytorch as pl
 import torch
 
-from colorseg import __version__
 from colorseg.data.color import lab_norm_to_rgb, rgb_to_lab_norm
 from colorseg.errors import ConfigError
 from colorseg.losses.color import AB_BINS, rarity_weights, recon_loss
 from colorseg.losses.kl import kl_diag_gaussians, kl_weight, kl_with_free_bits
 from colorseg.metrics.color import colorfulness, psnr
 from colorseg.models.cvae import ConditionalVAE, CVAEConfig
+from colorseg.training.checkpoint import check_finite_weights, checkpoint_metadata
 
 KINDS = ("vae", "regression", "gray")
 
@@ -101,7 +101,8 @@ class ColorizerModule(pl.LightningModule):
         terms["loss"] = loss
         for name, value in terms.items():
             if not torch.isfinite(value):
-                raise FloatingPointError(f"{stage} loss term {name!r} is {value.item()} at step {self.global_step}")
+                raise FloatingPointError(f"{stage} loss term {name!r} is {value.item()} at step {self.global_step} "
+                                         f"(epoch {self.current_epoch})")
             self.log(f"{stage}/{name}", value, prog_bar=name == "loss", on_step=stage == "train",
                      on_epoch=True, batch_size=rgb.shape[0], sync_dist=stage != "train")
         out["L"] = L
@@ -136,4 +137,6 @@ class ColorizerModule(pl.LightningModule):
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["colorseg"] = {"task": "colorize", "version": __version__}
+        # a model whose weights went NaN/inf must not overwrite the last good checkpoint
+        check_finite_weights(checkpoint["state_dict"], self.global_step)
+        checkpoint["colorseg"] = checkpoint_metadata("colorize")

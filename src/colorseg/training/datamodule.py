@@ -42,7 +42,7 @@ class SegmentationDataModule(pl.LightningDataModule):
                  num_folds: int | None = None, fold: int = 0, split_seed: int = 0,
                  crop_size: int | None = 128, scale_range: tuple[float, float] = (0.8, 1.25),
                  repeats: int = 1, batch_size: int = 4, eval_batch_size: int = 1, num_workers: int = 0,
-                 augment: AugmentConfig = AugmentConfig(),
+                 augment: AugmentConfig = AugmentConfig(),  # noqa: B008 - LightningCLI parses this default
                  num_images: int = 64, image_size: int = 128, seed: int = 0) -> None:
         super().__init__()
         augment = AugmentConfig(**augment) if isinstance(augment, dict) else augment
@@ -92,8 +92,15 @@ class SegmentationDataModule(pl.LightningDataModule):
         return {"train": train, "val": val, "test": predefined.get("test", val)}
 
     def setup(self, stage: str | None = None) -> None:
-        if self._splits:
-            return
+        """Build the split datasets; for ``fit``, load and validate the training and validation
+        samples up front (they are cached for training anyway), so bad files stop the run at once."""
+        if not self._splits:
+            self._build_splits()
+        if stage == "fit":
+            self._splits["train"].preload()
+            self._splits["val"].preload()
+
+    def _build_splits(self) -> None:
         hp = self.hparams
         samples = self.split_samples()
         self._splits = {

@@ -4,22 +4,34 @@ A run directory holds ``config.yaml`` (fully resolved), ``checkpoints/best.ckpt`
 model's ``monitor`` metric) and ``checkpoints/last.ckpt``, ``logs/version_N/metrics.csv`` (one
 CSV per fit invocation, so resumed runs keep their history) and ``tensorboard/``.
 Resume an interrupted run with ``--ckpt_path last`` and the same ``--run_dir``.
+
+Reliability: checkpoints are written atomically (:class:`~colorseg.training.checkpoint.AtomicCheckpointIO`)
+and carry the random generator states (:class:`~colorseg.training.callbacks.RandomStateCheckpoint`),
+so a run killed at any moment resumes from its last complete epoch and, in deterministic mode,
+ends with the same weights and metrics as an uninterrupted run. A user error (bad data or
+config) leaves no half-made run directory behind; a non-finite loss stops the run and keeps the
+last good checkpoint, whose epoch and step the error message names.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import time
 import warnings
 from pathlib import Path
 
+import torch
 import yaml
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.plugins.io import CheckpointIO
 
-from colorseg.data.io import atomic_write
-from colorseg.training.callbacks import ThroughputMonitor
+from colorseg.data.io import atomic_write, display_path
+from colorseg.errors import ColorsegError, ConfigError, DataError
+from colorseg.training.callbacks import RandomStateCheckpoint, ThroughputMonitor
+from colorseg.training.checkpoint import AtomicCheckpointIO
 
 RUN_DIR_ENV = "COLORSEG_RUN_DIR"  # lets DDP worker processes find the parent's run directory
 
@@ -29,6 +41,8 @@ class ColorsegCLI(LightningCLI):
 
     task = "segment"
     links: tuple[str, ...] = ()  # data-module attributes copied into the model's arguments
+    run_dir_path: Path | None = None  # set per invocation (on the per-call subclass) for run_fit
+    created_run_dir: bool = False  # True when this invocation made the run directory
 
     def add_arguments_to_parser(self, parser) -> None:
         parser.add_argument("--run_dir", type=str | None, default=None,
@@ -47,6 +61,8 @@ class ColorsegCLI(LightningCLI):
         cfg["run_dir"] = run_dir
         os.environ[RUN_DIR_ENV] = run_dir
         self.run_dir = Path(run_dir)
+        type(self).run_dir_path = self.run_dir
+        type(self).created_run_dir = _make_writable_dir(self.run_dir)
 
     def _instantiate_trainer(self, config: dict, callbacks: list):
         run_dir = self.run_dir
@@ -60,8 +76,14 @@ class ColorsegCLI(LightningCLI):
                             save_top_k=1, enable_version_counter=False),
             LearningRateMonitor(logging_interval="epoch"),
             ThroughputMonitor(run_dir),
+            RandomStateCheckpoint(),
         ]
         config = dict(config)
+        plugins = config.get("plugins") or []
+        plugins = list(plugins) if isinstance(plugins, (list, tuple)) else [plugins]
+        if not any(isinstance(p, CheckpointIO) for p in plugins):
+            plugins.append(AtomicCheckpointIO())
+        config["plugins"] = plugins
         config["default_root_dir"] = str(run_dir)
         config["logger"] = [CSVLogger(str(run_dir), name="logs"),
                             TensorBoardLogger(str(run_dir), name="tensorboard", default_hp_metric=False)]
@@ -69,6 +91,7 @@ class ColorsegCLI(LightningCLI):
 
     def before_fit(self) -> None:
         if self.trainer.is_global_zero:
+            AtomicCheckpointIO.remove_stale_temporaries(self.run_dir / "checkpoints")
             text = self.parser.dump(self.config, skip_none=False)
             # the subcommand's config alone, so `fit -c config.yaml` reproduces the run
             resolved = yaml.safe_load(text)[self.subcommand]
@@ -88,6 +111,7 @@ TASK_LINKS = {"segment": ("class_names", "class_colors", "in_channels", "ignore_
 
 def run_fit(model_class, datamodule_class, args: list[str], task: str) -> Path:
     """Parse LightningCLI-style ``args`` (``-c CONFIG``, ``--trainer.max_epochs=5`` …) and fit."""
+    check_config_files(args)
     cli_class = type(f"{task.title()}CLI", (ColorsegCLI,), {"task": task, "links": TASK_LINKS[task]})
     # we pass the already-split command line on purpose; Lightning warns when sys.argv is also set
     warnings.filterwarnings("ignore", message=".*LightningCLI's args parameter.*")
@@ -95,6 +119,67 @@ def run_fit(model_class, datamodule_class, args: list[str], task: str) -> Path:
     try:
         cli = cli_class(model_class, datamodule_class, args=["fit", *args], save_config_callback=None,
                         seed_everything_default=0)
+    except ColorsegError:
+        if cli_class.created_run_dir:
+            _remove_unused_run_dir(cli_class.run_dir_path)
+        raise
+    except FloatingPointError as exc:
+        raise FloatingPointError(f"{exc}; {describe_last_checkpoint(cli_class.run_dir_path)}") from exc
     finally:
         os.environ.pop(RUN_DIR_ENV, None)
     return cli.run_dir
+
+
+def check_config_files(args: list[str]) -> None:
+    """Each ``-c/--config FILE`` must exist and be a YAML mapping; ConfigError names the file and
+    the line otherwise (jsonargparse's own message omits the file name for YAML syntax errors)."""
+    files = []
+    for i, tok in enumerate(args):
+        if tok in ("-c", "--config") and i + 1 < len(args):
+            files.append(args[i + 1])
+        elif tok.startswith("--config="):
+            files.append(tok.split("=", 1)[1])
+    for f in files:
+        path = Path(f)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {display_path(path)}")
+        try:
+            content = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"config file {display_path(path)} is not valid YAML: "
+                              f"{' '.join(str(exc).split())}") from exc
+        if content is not None and not isinstance(content, dict):
+            raise ConfigError(f"config file {display_path(path)} must hold a mapping of sections "
+                              f"(trainer:, model:, data:), got {type(content).__name__}")
+
+
+def _make_writable_dir(path: Path) -> bool:
+    """Create ``path`` if needed (True when created) or raise DataError naming it."""
+    existed = path.is_dir()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(f"cannot create run directory {display_path(path)}: {exc.strerror or exc}") from exc
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise DataError(f"run directory is not writable: {display_path(path)}")
+    return not existed
+
+
+def _remove_unused_run_dir(run_dir: Path | None) -> None:
+    """Delete a run directory this invocation created, unless it already holds a checkpoint."""
+    if run_dir is None or not run_dir.is_dir() or any(run_dir.rglob("*.ckpt")):
+        return
+    shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def describe_last_checkpoint(run_dir: Path | None) -> str:
+    """"last good checkpoint kept: …/last.ckpt (epoch E, step S)" or that there is none."""
+    last = run_dir / "checkpoints" / "last.ckpt" if run_dir else None
+    if last is None or not last.is_file():
+        return "no checkpoint had been written"
+    try:
+        ckpt = torch.load(last, map_location="cpu", weights_only=True)
+        return (f"last good checkpoint kept: {display_path(last)} (epoch {ckpt['epoch']}, "
+                f"step {ckpt['global_step']})")
+    except Exception:  # noqa: BLE001 - only for the message
+        return f"last checkpoint: {display_path(last)}"

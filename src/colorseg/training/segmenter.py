@@ -11,11 +11,11 @@ import math
 import lightning.pytorch as pl
 import torch
 
-from colorseg import __version__
 from colorseg.errors import ConfigError
 from colorseg.losses.segmentation import SegmentationLoss
 from colorseg.metrics.confusion import ConfusionAccumulator, scores_from_confusion
 from colorseg.models.unet import UNet, UNetConfig
+from colorseg.training.checkpoint import check_finite_weights, checkpoint_metadata
 
 SCHEDULERS = ("cosine", "plateau", "none")
 
@@ -69,7 +69,7 @@ class SegmenterModule(pl.LightningModule):
         for name, value in terms.items():
             if not torch.isfinite(value):
                 raise FloatingPointError(f"{stage} loss term {name!r} is {value.item()} at step "
-                                         f"{self.global_step}")
+                                         f"{self.global_step} (epoch {self.current_epoch})")
             self.log(f"{stage}/{name}", value, prog_bar=name == "loss", on_step=stage == "train",
                      on_epoch=True, batch_size=logits.shape[0], sync_dist=stage != "train")
         terms["logits"] = logits
@@ -124,7 +124,9 @@ class SegmenterModule(pl.LightningModule):
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["colorseg"] = {"task": "segment", "version": __version__}
+        # a model whose weights went NaN/inf must not overwrite the last good checkpoint
+        check_finite_weights(checkpoint["state_dict"], self.global_step)
+        checkpoint["colorseg"] = checkpoint_metadata("segment")
 
 
 def locals_without_self(values: dict) -> dict:
