@@ -23,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 RESULTS = HERE / "results"
 sys.path.insert(0, str(HERE))
-from segment import run, run_measured, update_readme, write_json  # noqa: E402
+from segment import run, run_measured, update_readme, write_json
 
 CONFIGS = {"vae": "bsds500.yaml", "regression": "bsds500_regression.yaml",
            "no_perceptual": "bsds500_no_perceptual.yaml", "gray": "bsds500_gray.yaml"}
@@ -60,7 +60,7 @@ def bench_model(model: str, minutes: float, data_root: Path, samples: int) -> di
     metrics = json.loads((run_dir / "test" / "metrics.json").read_text())
     tp_file = run_dir / "throughput.json"
     throughput = json.loads(tp_file.read_text()) if tp_file.exists() else {"images_per_s": None, "steps": 0}
-    photo = sorted((data_root / "bsds500" / "images" / "test").glob("*.jpg"))[0]
+    photo = min((data_root / "bsds500" / "images" / "test").glob("*.jpg"))
     result = {"tool": f"colorseg {model}", "dataset": "bsds500", "model": model,
               "split": "train+val (280 train / 20 val) → test (200)", "working_resolution": 96,
               "budget_seconds": 0 if model == "gray" else minutes * 60, "wall_seconds": fit_s,

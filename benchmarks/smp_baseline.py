@@ -52,7 +52,7 @@ def load_dataset(name, root):
         x = np.stack([_read(d / "image" / f"{i}.png") for i in range(30)])[:, None]
         y = (np.stack([_read(d / "label" / f"{i}.png") for i in range(30)]) > 127)
         x, y = x.astype(np.float32) / 255.0, y.astype(np.int64)
-        cfg = dict(batch=4, crop=(256, 256))
+        cfg = {"batch": 4, "crop": (256, 256)}
         return (x[:24], y[:24], x[24:], y[24:], ISBI_CLASSES,
                 "train slices 0-23, eval slices 24-29", cfg)
     if name == "camvid":
@@ -67,7 +67,7 @@ def load_dataset(name, root):
         trx, try_ = load("train")
         tex, tey = load("test")
         # full 180x240 frames, padded to 192x256 (image reflect, label void)
-        cfg = dict(batch=8, crop=None)
+        cfg = {"batch": 8, "crop": None}
         return (trx, try_, tex, tey, CAMVID_CLASSES,
                 f"train ({len(trx)} images), eval test ({len(tex)} images)", cfg)
     raise ValueError(name)
@@ -147,8 +147,8 @@ def evaluate(model, x, y, n_classes, isbi):
     with np.errstate(invalid="ignore", divide="ignore"):
         iou = tp / (tp + fp + fn)
         dice = 2 * tp / (2 * tp + fp + fn)
-    out = dict(iou=iou, dice=dice, pixel_accuracy=float(tp.sum() / conf.sum()),
-               inference_seconds_per_image=float(np.mean(infer_s)))
+    out = {"iou": iou, "dice": dice, "pixel_accuracy": float(tp.sum() / conf.sum()),
+           "inference_seconds_per_image": float(np.mean(infer_s))}
     if isbi:
         out["adapted_rand_error"] = float(np.mean(are))
     return out

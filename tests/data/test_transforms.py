@@ -13,9 +13,9 @@ from colorseg.data.transforms import (
 )
 
 IGNORE = 255
-NO_INTENSITY = dict(brightness_p=0, contrast_p=0, gamma_p=0, noise_p=0, blur_p=0)
-ALL_GEOMETRIC = dict(hflip_p=1, vflip_p=1, rot90_p=1, rotate_p=1, rotate_degrees=25, elastic_p=1)
-NO_GEOMETRIC = dict(hflip_p=0, vflip_p=0, rot90_p=0, rotate_p=0, elastic_p=0)
+NO_INTENSITY = {"brightness_p": 0, "contrast_p": 0, "gamma_p": 0, "noise_p": 0, "blur_p": 0}
+ALL_GEOMETRIC = {"hflip_p": 1, "vflip_p": 1, "rot90_p": 1, "rotate_p": 1, "rotate_degrees": 25, "elastic_p": 1}
+NO_GEOMETRIC = {"hflip_p": 0, "vflip_p": 0, "rot90_p": 0, "rotate_p": 0, "elastic_p": 0}
 
 
 def _blocks_mask(b: int, h: int, w: int) -> torch.Tensor:

@@ -101,9 +101,9 @@ class FolderColorSource(ColorSource):
     def splits(self) -> dict[str, list[ColorSample]]:
         samples = _samples_from(Path(self.root), recursive=True)
         order = np.random.default_rng(self.seed).permutation(len(samples))
-        n_test = int(round(self.test_fraction * len(samples)))
-        n_val = int(round(self.val_fraction * len(samples)))
-        pick = lambda idx: [samples[i] for i in sorted(idx)]  # noqa: E731
+        n_test = round(self.test_fraction * len(samples))
+        n_val = round(self.val_fraction * len(samples))
+        pick = lambda idx: [samples[i] for i in sorted(idx)]
         return {"test": pick(order[:n_test]), "val": pick(order[n_test:n_test + n_val]),
                 "train": pick(order[n_test + n_val:])}
 
@@ -134,8 +134,8 @@ class SyntheticColorSource(ColorSource):
         samples = [ColorSample(f"synthetic_{i:04d}", generate=partial(make_color_sample, self.seed, i,
                                                                        self.image_size))
                    for i in range(self.num_images)]
-        n_test = max(1, int(round(self.test_fraction * self.num_images)))
-        n_val = max(1, int(round(self.val_fraction * self.num_images)))
+        n_test = max(1, round(self.test_fraction * self.num_images))
+        n_val = max(1, round(self.val_fraction * self.num_images))
         return {"test": samples[:n_test], "val": samples[n_test:n_test + n_val],
                 "train": samples[n_test + n_val:]}
 

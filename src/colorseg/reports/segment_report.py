@@ -110,6 +110,6 @@ def render_segment_report(run: RunData, output: Path, n_examples: int = 3) -> Pa
     for name, df in {"per_class.csv": classes, "per_image.csv": run.per_image, "learning_curves.csv": run.log,
                      "confusion.csv": pd.DataFrame(m["confusion"], index=list(m["per_class"]),
                                                    columns=list(m["per_class"]))}.items():
-        atomic_write(tables_dir / name, lambda p, df=df: df.to_csv(p, index=name == "confusion.csv"))
+        atomic_write(tables_dir / name, lambda p, df=df, name=name: df.to_csv(p, index=name == "confusion.csv"))
     return report.save(output)
 
