@@ -8,6 +8,7 @@
     colorseg colorize fit -c CONFIG [...]
     colorseg colorize test --ckpt PATH [--samples 8] [--temperature 1.0] [--data.KEY=VALUE ...]
     colorseg colorize predict --ckpt PATH --input FILE_OR_DIR --output DIR [--samples N] [--temperature T]
+    colorseg export --ckpt PATH --format onnx|torchscript --output FILE [--sampling]
     colorseg report RUN_DIR [--output report.html]
     colorseg compare RUN_DIR RUN_DIR ... [--output comparison.html]
     colorseg demo [--output DIR] [--quick]
@@ -161,6 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
                 p.add_argument("--samples", type=int, default=8 if p is test else 1)
                 p.add_argument("--temperature", type=float, default=1.0)
             pred.add_argument("--seed", type=int, default=0)
+    export = tasks.add_parser("export", help="export a checkpoint to ONNX or TorchScript (dynamic batch/size)")
+    export.add_argument("--ckpt", required=True)
+    export.add_argument("--format", required=True, help="onnx or torchscript")
+    export.add_argument("--output", required=True, help="file to write (e.g. model.onnx)")
+    export.add_argument("--sampling", action="store_true", help="colorize VAE: inputs L and noise (B, latent_dim)")
     report = tasks.add_parser("report", help="self-contained HTML report of a run (+ CSV tables)")
     report.add_argument("run_dir")
     report.add_argument("--output", default=None, help="HTML file (default: RUN_DIR/report.html)")
@@ -193,6 +199,12 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         if command == "predict":
             return _predict(args)
+        if args.task == "export":
+            from colorseg.inference.export import export_model
+
+            path = export_model(args.ckpt, args.format, args.output, sampling=args.sampling)
+            print(f"wrote {path} ({args.format}{', sampling' if args.sampling else ''})")
+            return 0
         if args.task == "report":
             from colorseg.reports import make_report
 

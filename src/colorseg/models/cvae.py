@@ -16,11 +16,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from colorseg.errors import ConfigError
 from colorseg.models.blocks import NORMS, DoubleConv, Down, Up
+from colorseg.models.unet import pad_to_multiple
 
 
 @dataclass
@@ -102,12 +102,7 @@ class ConditionalVAE(nn.Module):
         return self.config.latent_dim
 
     def _pad(self, x: torch.Tensor) -> torch.Tensor:
-        m = 2**self.config.depth
-        h, w = x.shape[-2:]
-        ph, pw = (-h) % m, (-w) % m
-        if not (ph or pw):
-            return x
-        return F.pad(x, (0, pw, 0, ph), mode="reflect" if h > ph and w > pw else "replicate")
+        return pad_to_multiple(x, 2**self.config.depth)
 
     def encode(self, L: torch.Tensor) -> list[torch.Tensor]:
         """Skip features of the (padded) L; the last one is the bottleneck."""

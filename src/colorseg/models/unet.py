@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from colorseg.errors import ConfigError
@@ -44,6 +43,34 @@ class UNetConfig:
         return asdict(self)
 
 
+def _pad_index(size, multiple: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Source rows (or columns) of one side padded to ``multiple``: (reflect, replicate) index vectors.
+
+    The reflect vector has negative entries when the pad is not smaller than ``size``."""
+    i = torch.arange((size + multiple - 1) // multiple * multiple, device=device)
+    return torch.where(i < size, i, 2 * (size - 1) - i), i.clamp(max=size - 1)
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Pad (..., H, W) at the bottom and right up to multiples of ``multiple``.
+
+    Reflect padding, or replicate when the image is too small to reflect (a pad not smaller than
+    its side), exactly as ``F.pad(x, (0, pw, 0, ph), mode=...)``. Written as an index gather with no
+    Python branch on the size, so ``torch.jit.trace`` and ``torch.export`` (ONNX) keep H and W
+    dynamic; the padded size ``ceil(H / multiple) * multiple`` is visibly a multiple, so the
+    decoder's size checks need no guards.
+    """
+    h, w = x.shape[-2:]
+    if isinstance(h, int) and isinstance(w, int) and h % multiple == 0 and w % multiple == 0:
+        return x  # eager (concrete sizes), nothing to pad: no copy
+    rows_reflect, rows_replicate = _pad_index(h, multiple, x.device)
+    cols_reflect, cols_replicate = _pad_index(w, multiple, x.device)
+    reflect = (rows_reflect[-1] >= 0) & (cols_reflect[-1] >= 0)  # the last index is the smallest
+    rows = torch.where(reflect, rows_reflect, rows_replicate)
+    cols = torch.where(reflect, cols_reflect, cols_replicate)
+    return x.index_select(-2, rows).index_select(-1, cols)
+
+
 class UNet(nn.Module):
     """Encoder–decoder with skip connections; binary segmentation uses 2 classes (softmax).
 
@@ -70,12 +97,7 @@ class UNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
-        m = self.size_multiple
-        ph, pw = (-h) % m, (-w) % m
-        if ph or pw:
-            mode = "reflect" if h > ph and w > pw else "replicate"
-            x = F.pad(x, (0, pw, 0, ph), mode=mode)
-        skips = [self.inc(x)]
+        skips = [self.inc(pad_to_multiple(x, self.size_multiple))]
         for down in self.downs:
             skips.append(down(skips[-1]))
         y = skips.pop()

@@ -1,0 +1,249 @@
+"""Export a checkpoint to ONNX or TorchScript, for deployment without colorseg or Lightning.
+
+The exported graphs (float32; batch B, height H and width W are all dynamic; any H, W works,
+odd ones included: the network pads to a multiple of ``2**depth`` inside and crops back):
+
+* ``segment``: ``image`` (B, C, H, W) in [0, 1] → ``probs`` (B, K, H, W), softmax over the K
+  classes. The normalisation ``(image - mean) / std`` is part of the graph; scale 8-bit images
+  by 1/255 (16-bit by 1/65535) before calling it.
+* ``colorize``: ``L`` (B, 1, H, W) normalised lightness (the first output of
+  :func:`colorseg.data.color.rgb_to_lab_norm`) → ``ab`` (B, 2, H, W) normalised chroma, the
+  deterministic prediction (prior mean), as :class:`~colorseg.inference.colorizer.Colorizer`.
+* ``colorize`` with ``sampling=True`` (VAEs only): ``L`` and ``noise`` (B, latent_dim) standard
+  normal → ``ab`` = decode(prior_mu + noise · prior_std); scale ``noise`` by a temperature.
+
+Each file carries the preprocessing it expects as metadata (ONNX ``metadata_props``; TorchScript
+extra file ``colorseg.json``): task, class names (JSON), input channels, working image size,
+normalisation and colorseg version. Every export is checked against PyTorch on a batch of 3
+at 37×53 (not the 2×48×40 it was traced at) and refused when they differ by more than
+:data:`TOLERANCE`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import os
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from colorseg import __version__
+from colorseg.data.io import atomic_write, display_path
+from colorseg.errors import ColorsegError, ConfigError
+from colorseg.models.cvae import ConditionalVAE
+from colorseg.models.unet import UNet
+from colorseg.training.checkpoint import load_checkpoint, module_from_checkpoint, read_task
+
+FORMATS = ("onnx", "torchscript")
+DEFAULT_OPSET = 18
+TOLERANCE = 1e-4  # max |exported - PyTorch| accepted by the post-export check
+TRACE_SIZE = (2, 48, 40)  # (B, H, W) of the example input the graph is traced with
+CHECK_SIZE = (3, 37, 53)  # (B, H, W) of the check input: another batch, odd sizes
+ONNX_PACKAGES = ("onnx", "onnxscript", "onnxruntime")
+
+
+class SegmentGraph(nn.Module):
+    """image (B, C, H, W) in [0, 1] → probs (B, K, H, W): normalisation, U-Net, softmax."""
+
+    def __init__(self, net: UNet, mean: float, std: float) -> None:
+        super().__init__()
+        self.net, self.mean, self.std = net, float(mean), float(std)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.net((image - self.mean) / self.std).softmax(1)
+
+
+class ColorizeGraph(nn.Module):
+    """L_norm (B, 1, H, W) → ab_norm (B, 2, H, W) at the prior mean (deterministic)."""
+
+    def __init__(self, net: ConditionalVAE) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, L: torch.Tensor) -> torch.Tensor:
+        return self.net(L)["ab"]
+
+
+class ColorizeSamplingGraph(nn.Module):
+    """L_norm (B, 1, H, W), noise (B, latent_dim) → ab_norm (B, 2, H, W) decoded at
+    z = prior_mu + noise · prior_std (``noise`` standard normal; scale it for a temperature)."""
+
+    def __init__(self, net: ConditionalVAE) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, L: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        skips = self.net.encode(L)
+        mu, logvar = self.net.prior_params(skips)
+        return self.net.decode(skips, mu + noise * (0.5 * logvar).exp(), L.shape[-2:])
+
+
+def build_graph(ckpt_path: str | Path, sampling: bool = False) -> tuple[nn.Module, dict]:
+    """The export wrapper of a checkpoint (eval mode, no gradients) and its metadata dict."""
+    task = read_task(ckpt_path)
+    ckpt = load_checkpoint(ckpt_path, task)
+    hp = ckpt["hyper_parameters"]
+    meta: dict = {"task": task, "colorseg_version": __version__, "checkpoint": Path(ckpt_path).name}
+    name = display_path(ckpt_path)
+    if task == "segment":
+        from colorseg.training.segmenter import SegmenterModule
+
+        if sampling:
+            raise ConfigError(f"--sampling applies to colorize VAE checkpoints; {name} is a segment checkpoint")
+        module = module_from_checkpoint(ckpt, SegmenterModule)
+        graph: nn.Module = SegmentGraph(module.net, hp["mean"], hp["std"])
+        names = list(hp["class_names"])
+        meta.update(class_names=names, class_colors=hp.get("class_colors"), in_channels=int(hp["in_channels"]),
+                    image_size=None, mean=float(hp["mean"]), std=float(hp["std"]),
+                    inputs={"image": "(B, C, H, W) float32 in [0, 1]; (x - mean) / std is applied inside"},
+                    outputs={"probs": f"(B, {len(names)}, H, W) softmax over class_names"})
+    else:
+        from colorseg.training.colorizer import ColorizerModule
+
+        kind = hp["kind"]
+        if kind == "gray":
+            raise ConfigError(f"{name} is a 'gray' colorizer (ab = 0): it has no network to export")
+        module = module_from_checkpoint(ckpt, ColorizerModule)
+        if sampling and not module.net.latent_dim:
+            raise ConfigError(f"--sampling needs a VAE colorizer with a latent; {name} is kind {kind!r} with "
+                              "latent_dim 0 (deterministic, nothing to sample): export it without --sampling")
+        graph = ColorizeSamplingGraph(module.net) if sampling else ColorizeGraph(module.net)
+        latent = module.net.latent_dim
+        meta.update(class_names=None, in_channels=1, image_size=int(hp["image_size"]), kind=kind,
+                    latent_dim=latent, sampling=sampling,
+                    inputs={"L": "(B, 1, H, W) float32 L_norm = L / 50 - 1 (colorseg.data.color.rgb_to_lab_norm); "
+                                 "image_size is the short side the model was trained at"},
+                    outputs={"ab": "(B, 2, H, W) float32 ab_norm = ab / 110 in (-1, 1)"})
+        if sampling:
+            meta["inputs"]["noise"] = f"(B, {latent}) float32 standard normal, times a temperature"
+    return graph.eval().requires_grad_(False), meta
+
+
+def example_inputs(graph: nn.Module, meta: dict, size: tuple[int, int, int]) -> tuple[torch.Tensor, ...]:
+    """Random inputs for ``graph`` of batch/height/width ``size`` (fixed seed)."""
+    b, h, w = size
+    gen = torch.Generator().manual_seed(0)
+    if meta["task"] == "segment":
+        return (torch.rand(b, meta["in_channels"], h, w, generator=gen),)
+    L = torch.rand(b, 1, h, w, generator=gen) * 2 - 1
+    if isinstance(graph, ColorizeSamplingGraph):
+        return L, torch.randn(b, meta["latent_dim"], generator=gen)
+    return (L,)
+
+
+def _check_output(output: Path) -> None:
+    """Fail early, naming the path, when ``output`` cannot be written (folders are made later)."""
+    name = display_path(output)
+    if output.is_dir():
+        raise ConfigError(f"output {name} is a folder; give a file name (e.g. model.onnx)")
+    parent = output.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ConfigError(f"cannot write output {name}: {display_path(parent)} is not a folder")
+    if not os.access(parent, os.W_OK):
+        raise ConfigError(f"cannot write output {name}: {display_path(parent)} is not writable")
+
+
+def _require_onnx() -> None:
+    missing = [p for p in ONNX_PACKAGES if importlib.util.find_spec(p) is None]
+    if missing:
+        raise ColorsegError(f"ONNX export needs {', '.join(missing)}: pip install 'colorseg[export]'")
+
+
+def _export_onnx(graph: nn.Module, meta: dict, tmp: Path, opset: int) -> None:
+    example = example_inputs(graph, meta, TRACE_SIZE)
+    batch, height, width = (torch.export.Dim(n) for n in ("batch", "height", "width"))
+    dynamic = {"image": {0: batch, 2: height, 3: width}, "L": {0: batch, 2: height, 3: width}, "noise": {0: batch}}
+    names = list(meta["inputs"])
+    quiet = logging.getLogger("torch.onnx._internal.exporter._registration")  # "torchvision is not installed"
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            program = torch.onnx.export(graph, example, input_names=names, output_names=list(meta["outputs"]),
+                                        opset_version=opset, dynamic_shapes={n: dynamic[n] for n in names},
+                                        dynamo=True, verbose=False)
+    finally:
+        quiet.setLevel(level)
+    for key, value in _metadata_props(meta).items():
+        program.model.metadata_props[key] = value
+    out = program.model.graph.outputs[0]  # name the cropped output's sizes like the input's
+    out.shape = type(out.shape)(["batch", out.shape[1], "height", "width"])
+    program.save(str(tmp), external_data=False)
+
+
+def _metadata_props(meta: dict) -> dict[str, str]:
+    """String key/values: the main fields one by one, and the whole metadata as JSON."""
+    props = {k: json.dumps(meta[k]) if not isinstance(meta[k], str) else meta[k]
+             for k in ("task", "class_names", "in_channels", "image_size", "colorseg_version")}
+    props["colorseg"] = json.dumps(meta)
+    return props
+
+
+def _export_torchscript(graph: nn.Module, meta: dict, tmp: Path) -> None:
+    with warnings.catch_warnings():
+        # the U-Net's "skip and upsampled sizes differ?" test is always False after padding to a
+        # multiple of 2**depth, so freezing it in the trace is exact (checked after export)
+        warnings.simplefilter("ignore")
+        traced = torch.jit.trace(graph, example_inputs(graph, meta, TRACE_SIZE), check_trace=False)
+    torch.jit.save(traced, str(tmp), _extra_files={"colorseg.json": json.dumps(meta)})
+
+
+def run_exported(path: str | Path, fmt: str, inputs: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """Run an exported file (onnxruntime on CPU, or ``torch.jit.load``) on ``inputs``."""
+    if fmt == "onnx":
+        import onnxruntime as ort
+
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        feeds = {i.name: x.numpy() for i, x in zip(session.get_inputs(), inputs)}
+        return torch.from_numpy(session.run(None, feeds)[0])
+    return torch.jit.load(str(path))(*inputs)
+
+
+def export_model(ckpt_path: str | Path, fmt: str, output: str | Path, sampling: bool = False,
+                 opset: int = DEFAULT_OPSET) -> Path:
+    """Export a ``segment`` or ``colorize`` checkpoint to ``output`` (see module docstring).
+
+    Args:
+        ckpt_path: colorseg checkpoint (the task is read from it).
+        fmt: ``"onnx"`` (dynamo exporter, opset ``opset``) or ``"torchscript"`` (``torch.jit.trace``).
+        output: file to write; written atomically (a temporary file in its folder, then renamed).
+        sampling: colorize VAEs only: export the sampling graph (inputs ``L`` and ``noise``).
+
+    Returns the output path. Raises ConfigError for an unknown format, a gray colorizer, sampling
+    without a latent, or an unwritable output; CheckpointError for a bad checkpoint; ColorsegError
+    when the ONNX packages are missing or the exported graph disagrees with PyTorch.
+    """
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if fmt == "onnx":
+        _require_onnx()
+    output = Path(output)
+    _check_output(output)
+    graph, meta = build_graph(ckpt_path, sampling)
+    meta["format"] = fmt
+    check_inputs = example_inputs(graph, meta, CHECK_SIZE)
+    with torch.no_grad():
+        expected = graph(*check_inputs)
+
+    def write(tmp: Path) -> None:
+        with torch.no_grad():
+            if fmt == "onnx":
+                _export_onnx(graph, meta, tmp, opset)
+            else:
+                _export_torchscript(graph, meta, tmp)
+            diff = float((run_exported(tmp, fmt, check_inputs) - expected).abs().max())
+        if not diff <= TOLERANCE:
+            raise ColorsegError(f"the exported {fmt} graph differs from PyTorch by {diff:.3g} (> {TOLERANCE}) "
+                                f"at batch {CHECK_SIZE[0]}, size {CHECK_SIZE[1]}x{CHECK_SIZE[2]}; nothing written")
+
+    try:
+        return atomic_write(output, write)
+    except OSError as exc:
+        raise ConfigError(f"cannot write output {display_path(output)}: {exc.strerror or exc}") from exc
