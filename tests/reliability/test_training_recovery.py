@@ -150,3 +150,22 @@ def test_non_finite_before_any_checkpoint_or_in_validation(tmp_path: Path, monke
     stage = "train" if when == "first_step" else "val"
     assert f"{stage} loss term 'ce' is inf at step" in err
     assert "no checkpoint had been written" in err
+
+
+def test_resume_from_unusable_checkpoint_is_refused_clearly(tmp_path: Path, capsys) -> None:
+    run = tmp_path / "run"
+    base = ["segment", "fit", "-c", TINY, "--run_dir", str(run), "--trainer.max_epochs=1",
+            "--trainer.enable_progress_bar=false"]
+    assert main(base) == 0
+    last = run / "checkpoints" / "last.ckpt"
+    capsys.readouterr()
+    # another architecture than the checkpoint's
+    assert main(base + ["--ckpt_path", "last", "--trainer.max_epochs=2", "--model.base_width=16"]) == 2
+    err = capsys.readouterr().err
+    assert "last.ckpt: weights do not fit" in err and "Traceback" not in err
+    # a damaged file (e.g. copied while being written by a tool without atomic saves)
+    last.write_bytes(last.read_bytes()[:1000])
+    assert main(base + ["--ckpt_path", "last", "--trainer.max_epochs=2"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot read checkpoint" in err and "last.ckpt" in err and "Traceback" not in err
+    assert (run / "config.yaml").is_file()  # an existing run directory is never removed

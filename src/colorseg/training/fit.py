@@ -31,7 +31,7 @@ from lightning.pytorch.plugins.io import CheckpointIO
 from colorseg.data.io import atomic_write, display_path
 from colorseg.errors import ColorsegError, ConfigError, DataError
 from colorseg.training.callbacks import RandomStateCheckpoint, ThroughputMonitor
-from colorseg.training.checkpoint import AtomicCheckpointIO
+from colorseg.training.checkpoint import AtomicCheckpointIO, check_weights, load_checkpoint
 
 RUN_DIR_ENV = "COLORSEG_RUN_DIR"  # lets DDP worker processes find the parent's run directory
 
@@ -90,6 +90,7 @@ class ColorsegCLI(LightningCLI):
         return super()._instantiate_trainer(config, callbacks)
 
     def before_fit(self) -> None:
+        self._check_resume_checkpoint()
         if self.trainer.is_global_zero:
             AtomicCheckpointIO.remove_stale_temporaries(self.run_dir / "checkpoints")
             text = self.parser.dump(self.config, skip_none=False)
@@ -98,6 +99,18 @@ class ColorsegCLI(LightningCLI):
             resolved.pop("config", None)
             atomic_write(self.run_dir / "config.yaml",
                          lambda p: p.write_text(yaml.safe_dump(resolved, sort_keys=False)))
+
+    def _check_resume_checkpoint(self) -> None:
+        """Vet the ``--ckpt_path`` checkpoint like any other (safe load, task, format, metadata,
+        weights against this run's model) before Lightning loads it: a clear error, not a traceback."""
+        ckpt_path = self.config[self.subcommand].get("ckpt_path")
+        if not ckpt_path or ckpt_path in ("best", "hpc", "registry"):
+            return
+        path = self.run_dir / "checkpoints" / "last.ckpt" if ckpt_path == "last" else Path(ckpt_path)
+        if ckpt_path == "last" and not path.is_file():
+            return  # nothing to resume: Lightning warns and starts from scratch
+        ckpt = load_checkpoint(path, self.task)
+        check_weights(self.model.state_dict(), ckpt["state_dict"], display_path(path))
 
     def after_fit(self) -> None:
         if self.trainer.is_global_zero:
