@@ -69,15 +69,16 @@ def conv_peak() -> dict:
     return best
 
 
-def build_models() -> dict[str, tuple[torch.nn.Module, int]]:
-    """{name: (eval network, input channels)} with the benchmark configs' architectures."""
-    from colorseg.models.cvae import ConditionalVAE, CVAEConfig
-    from colorseg.models.unet import UNet, UNetConfig
+def build_modules() -> dict[str, tuple[torch.nn.Module, str]]:
+    """{name: (LightningModule in eval mode, task)} with the benchmark configs' architectures."""
+    from colorseg.training.colorizer import ColorizerModule
+    from colorseg.training.segmenter import SegmenterModule
 
     torch.manual_seed(0)
-    seg = UNet(UNetConfig(in_channels=1, num_classes=2, depth=4, base_width=16)).eval()
-    col = ConditionalVAE(CVAEConfig(latent_dim=8, base_width=24, depth=4)).eval()
-    return {"segmenter": (seg, 1), "colorizer": (col, 1)}
+    seg = SegmenterModule(class_names=["membrane", "cell"], in_channels=1, depth=4, base_width=16).eval()
+    col = ColorizerModule(kind="vae", latent_dim=8, base_width=24, depth=4, image_size=96,
+                          perceptual_weight=0).eval()
+    return {"segmenter": (seg, "segment"), "colorizer": (col, "colorize")}
 
 
 def count_flops(net: torch.nn.Module, x: torch.Tensor) -> int:
@@ -86,16 +87,27 @@ def count_flops(net: torch.nn.Module, x: torch.Tensor) -> int:
     return counter.get_total_flops()
 
 
-def variant_runner(variant: str, net: torch.nn.Module, x: torch.Tensor, tmp: Path):
-    """A zero-argument callable running ``net`` on ``x`` the way ``variant`` says, or None if unavailable."""
+def variant_runner(variant: str, module, task: str, x: torch.Tensor, tmp: Path):
+    """A zero-argument callable running the network on ``x`` the way ``variant`` says (None: unavailable).
+
+    ``onnxruntime`` runs the graph ``colorseg export`` writes (segmenter: normalisation + U-Net +
+    softmax; colorizer: the deterministic L → ab path).
+    """
+    net = module.net
     if variant == "onnxruntime":
         try:
             import onnxruntime as ort
         except ImportError:
             return None
-        path = tmp / f"{type(net).__name__}.onnx"
+        path = tmp / f"{task}.onnx"
         if not path.exists():
-            export_onnx(net, x, path)
+            from colorseg.inference.export import export_model
+            from colorseg.training.checkpoint import checkpoint_metadata
+
+            ckpt = tmp / f"{task}.ckpt"
+            torch.save({"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams),
+                        "colorseg": checkpoint_metadata(task)}, ckpt)
+            export_model(ckpt, "onnx", path)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = torch.get_num_threads()
         session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
@@ -117,30 +129,16 @@ def variant_runner(variant: str, net: torch.nn.Module, x: torch.Tensor, tmp: Pat
     return call
 
 
-def export_onnx(net: torch.nn.Module, x: torch.Tensor, path: Path) -> None:
-    """Export the network with dynamic batch/height/width (the package's exporter when present)."""
-    class Plain(torch.nn.Module):
-        def __init__(self, inner):
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, t):
-            out = self.inner(t)
-            return out["ab"] if isinstance(out, dict) else out
-
-    torch.onnx.export(Plain(net), (x,), str(path), input_names=["x"], output_names=["y"],
-                      dynamic_axes={"x": {0: "b", 2: "h", 3: "w"}, "y": {0: "b", 2: "h", 3: "w"}}, dynamo=False)
-
-
 def bench_networks(sizes: list[int], variants: list[str], peak: float) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name, (net, channels) in build_models().items():
+        for name, (module, task) in build_modules().items():
+            net = module.net
             for size in sizes:
-                x = torch.rand(1, channels, size, size)
+                x = torch.rand(1, 1, size, size)
                 flops = count_flops(net, x)
                 for variant in variants:
-                    runner = variant_runner(variant, net, x, Path(tmp))
+                    runner = variant_runner(variant, module, task, x, Path(tmp))
                     if runner is None:
                         print(f"  {name} {variant}: unavailable, skipped")
                         continue
@@ -154,7 +152,7 @@ def bench_networks(sizes: list[int], variants: list[str], peak: float) -> list[d
 
 
 END_TO_END = """
-import json, resource, sys, time, numpy as np, torch
+import json, sys, time, numpy as np, torch
 from colorseg.inference.colorizer import Colorizer
 from colorseg.inference.segmenter import Segmenter
 from colorseg.inference.tiling import TileConfig
@@ -176,7 +174,9 @@ else:
 if size <= 2048:
     fn()
 t0 = time.perf_counter(); fn(); seconds = time.perf_counter() - t0
-print(json.dumps({"seconds": seconds, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+# VmHWM: this process's own peak (ru_maxrss would carry the parent's size over the exec)
+hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
+print(json.dumps({"seconds": seconds, "peak_rss_mib": hwm / 1024}))
 """
 
 
