@@ -146,3 +146,21 @@ def test_evaluation_tiles_images_larger_than_the_tile() -> None:
     assert np.array_equal(labels[0].numpy(), tiled.predict(image[0].numpy()))
     whole = Segmenter(module)
     assert torch.equal(predict_labels(whole, image), whole.predict_tensor(image[None]).argmax(1))
+
+
+def test_thin_images_use_short_windows() -> None:
+    """A 3×5000 strip needs ~13 small windows, not 512² ones filled with mirrored rows."""
+    conv = torch.nn.Conv2d(1, 2, 1)
+    shapes = []
+
+    def probs(x):
+        shapes.append(tuple(x.shape[-2:]))
+        return conv(x).softmax(1)
+
+    image = np.random.default_rng(0).random((3, 5000, 1)).astype(np.float32)
+    _, tiled = predict_tiled(probs, image, _to_tensor, 2, TileConfig(tile=512, overlap=128), 16, True)
+    with torch.no_grad():
+        whole = probs(_to_tensor(image)[None])[0].numpy()
+    np.testing.assert_allclose(tiled, whole, atol=1e-6)
+    window_shapes = set(shapes[:-1])
+    assert window_shapes == {(144, 512)} and len(shapes) - 1 <= 16

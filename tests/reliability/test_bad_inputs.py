@@ -300,8 +300,6 @@ def test_segment_predict_very_wide_image(segment_ckpt: Path, tmp_path: Path) -> 
     assert np.asarray(Image.open(out / "wide.png")).shape == (3, 100_000)
 
 
-@pytest.mark.xfail(reason="inference/batch.collect_inputs skips broken and looping file links silently "
-                          "(os.path.isfile is False); reported to the inference owner", strict=False)
 def test_segment_predict_reports_broken_links(segment_ckpt: Path, tmp_path: Path, capsys) -> None:
     inputs = tmp_path / "in"
     make_corpus(inputs, [c for c in CASES if c.name in ("space_in_name", "symlink_loop", "dangling_symlink")])

@@ -10,6 +10,7 @@ done, skipped and failed (with reasons) and the throughput.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import time
 from collections import deque
@@ -21,16 +22,11 @@ from typing import Any
 
 from tqdm import tqdm
 
-from colorseg.data.io import is_image_file
+from colorseg.data.io import display_path, is_image_file
 from colorseg.errors import ColorsegError, DataError
 
 #: Errors that make one input fail (reported, batch continues); anything else is a bug and raised.
 PER_FILE_ERRORS = (ColorsegError, OSError, RuntimeError, ValueError, MemoryError)
-
-
-def display_path(path: str | Path) -> str:
-    """A path printable on any terminal (undecodable bytes of non-UTF-8 names shown as \\x..)."""
-    return os.fsencode(str(path)).decode("utf-8", "backslashreplace")
 
 
 @dataclass
@@ -56,7 +52,8 @@ class BatchSummary:
 def collect_inputs(input_path: str | Path) -> tuple[Path, list[Path]]:
     """(base folder, sorted image files): a single file, or every image under a folder.
 
-    Directory symlinks are followed, but each real directory is visited once (no loops).
+    Directory symlinks are followed, but each real directory is visited once (no loops). Broken
+    or looping file links are listed, so that the batch reports them as failed.
     """
     p = Path(input_path)
     if p.is_file():
@@ -70,7 +67,8 @@ def collect_inputs(input_path: str | Path) -> tuple[Path, list[Path]]:
             dirs[:] = []
             continue
         seen.add((st.st_dev, st.st_ino))
-        files += [Path(root) / n for n in names if is_image_file(n) and os.path.isfile(os.path.join(root, n))]
+        # broken or looping file links are kept: loading them fails and they are reported
+        files += [Path(root) / n for n in names if is_image_file(n) and not os.path.isdir(os.path.join(root, n))]
     if not files:
         raise DataError(f"no image files in folder: {display_path(p)}")
     return p, sorted(files)
@@ -133,8 +131,28 @@ def run_batch(input_path: str | Path, output_dir: str | Path, outputs: Callable[
                 _remove_new(targets, existed)
                 summary.failed.append((str(f), str(exc) or type(exc).__name__))
             bar.update()
+            release_freed_memory()
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def release_freed_memory() -> None:
+    """Return freed heap memory to the OS (glibc ``malloc_trim``), so resident memory stays level
+    over thousands of images of different sizes; a no-op where glibc is absent."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _load_libc():
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim  # noqa: B018 (probe: AttributeError where absent)
+        return libc
+    except (OSError, AttributeError):
+        return None
+
+
+_LIBC = _load_libc()
 
 
 def _submit(pool: ThreadPoolExecutor, queue, load, pending: deque) -> None:

@@ -59,19 +59,22 @@ class TileConfig:
             raise ConfigError(f"batch_size must be >= 1, got {self.batch_size}")
 
 
-def blend_window(size: int, kind: str) -> torch.Tensor:
-    """(size, size) float32 weights, 1 at the centre, strictly positive at the edges."""
-    pos = torch.arange(size, dtype=torch.float64) + 0.5 - size / 2
-    if kind == "gaussian":
-        w1 = torch.exp(-0.5 * (pos / (size / 8)) ** 2)
-    elif kind == "cosine":
-        w1 = 0.5 + 0.5 * torch.cos(math.pi * pos / (size / 2))
-    elif kind == "constant":
-        w1 = torch.ones(size, dtype=torch.float64)
-    else:
+def blend_window(size: int | tuple[int, int], kind: str) -> torch.Tensor:
+    """(h, w) float32 weights (``size`` an int: square), 1 at the centre, strictly positive at the edges."""
+    if kind not in BLENDS:
         raise ConfigError(f"unknown blend {kind!r}; choose one of {', '.join(BLENDS)}")
-    w = torch.outer(w1, w1)
-    return (w / w.max()).clamp_min(1e-3).float()
+    h, w = (size, size) if isinstance(size, int) else size
+    window = torch.outer(_window_1d(h, kind), _window_1d(w, kind))
+    return (window / window.max()).clamp_min(1e-3).float()
+
+
+def _window_1d(n: int, kind: str) -> torch.Tensor:
+    pos = torch.arange(n, dtype=torch.float64) + 0.5 - n / 2
+    if kind == "gaussian":
+        return torch.exp(-0.5 * (pos / (n / 8)) ** 2)
+    if kind == "cosine":
+        return 0.5 + 0.5 * torch.cos(math.pi * pos / (n / 2))
+    return torch.ones(n, dtype=torch.float64)
 
 
 def mirror_index(idx: np.ndarray, n: int) -> np.ndarray:
@@ -114,9 +117,10 @@ def predict_tiled(predict: Callable[[torch.Tensor], torch.Tensor], image: np.nda
     """Tiled prediction of one image.
 
     Args:
-        predict: (B, C, t, t) tensor → (B, K, t, t) class probabilities.
+        predict: (B, C, th, tw) windows → (B, K, th, tw) class probabilities (windows are
+            ``tile`` square, or shorter along a side where the image is shorter than a tile).
         image: (H, W[, C]) array in any dtype ``to_tensor`` accepts; read one window at a time.
-        to_tensor: (t, t[, C]) window array → (C, t, t) float tensor on the model's device.
+        to_tensor: (th, tw[, C]) window array → (C, th, tw) float tensor on the model's device.
         multiple: the model's size multiple; tile and stride are rounded to it.
         progress: called with the number of windows done after each batch.
 
@@ -128,18 +132,20 @@ def predict_tiled(predict: Callable[[torch.Tensor], torch.Tensor], image: np.nda
     tile = math.ceil(config.tile / multiple) * multiple
     stride = max(multiple, (tile - config.overlap) // multiple * multiple)
     margin = (tile - stride) // 2
-    ys, xs = _grid(h, tile, stride, margin), _grid(w, tile, stride, margin)
-    width = xs[-1] + tile - xs[0]
-    weight = blend_window(tile, config.blend)
+    # a side shorter than a tile gets one window just large enough (thin images stay cheap)
+    th, tw = (min(tile, math.ceil((n + 2 * margin) / multiple) * multiple) for n in (h, w))
+    ys, xs = _grid(h, th, stride, margin), _grid(w, tw, stride, margin)
+    width = xs[-1] + tw - xs[0]
+    weight = blend_window((th, tw), config.blend)
     dtype = np.uint8 if num_classes <= 256 else np.int32
     labels = np.empty((h, w), dtype=dtype)
     probs = np.empty((num_classes, h, w), dtype=np.float32) if return_probs else None
-    acc = torch.zeros(num_classes, tile, width)
-    wsum = torch.zeros(tile, width)
-    col_idx = [mirror_index(np.arange(x, x + tile), w) for x in xs]
+    acc = torch.zeros(num_classes, th, width)
+    wsum = torch.zeros(th, width)
+    col_idx = [mirror_index(np.arange(x, x + tw), w) for x in xs]
     done = 0
     for row, y in enumerate(ys):
-        rows = mirror_index(np.arange(y, y + tile), h)
+        rows = mirror_index(np.arange(y, y + th), h)
         for start in range(0, len(xs), config.batch_size):
             cols = col_idx[start: start + config.batch_size]
             batch = torch.stack([to_tensor(image[np.ix_(rows, c)]) for c in cols])
@@ -147,13 +153,13 @@ def predict_tiled(predict: Callable[[torch.Tensor], torch.Tensor], image: np.nda
                 out = apply_tta(predict, batch, config.tta).float().cpu()
             for i, p in enumerate(out):
                 x = xs[start + i] - xs[0]
-                acc[:, :tile, x: x + tile] += p * weight
-                wsum[:tile, x: x + tile] += weight
+                acc[:, :, x: x + tw] += p * weight
+                wsum[:, x: x + tw] += weight
             done += len(cols)
             if progress is not None:
                 progress(done)
         last = row == len(ys) - 1
-        final = tile if last else stride  # rows no later window touches
+        final = th if last else stride  # rows no later window touches
         _emit(acc[:, :final] / wsum[:final], y, -xs[0], h, w, labels, probs)
         if not last:
             acc = torch.cat([acc[:, stride:], torch.zeros(num_classes, stride, width)], 1)
