@@ -1,7 +1,8 @@
-"""Colorization benchmark on BSDS500: the VAE and three baselines side by side.
+"""Colorization benchmark on BSDS500: the VAE, three baselines and one ablation side by side.
 
-    python benchmarks/colorize.py [--minutes 30] [--models vae regression no_perceptual gray]
+    python benchmarks/colorize.py [--minutes 30] [--models vae regression no_perceptual gray regression_rarity]
                                   [--data-root ../shared/data] [--samples 8]
+    python benchmarks/colorize.py --temperatures 0.5 1 1.5 2 3   # VAE sampling temperature, val split
 
 Each model is trained with ``configs/colorize/bsds500*.yaml`` on BSDS500 train + val (20 images
 held out for validation) under a wall-clock budget (``--trainer.max_time``), then evaluated with
@@ -26,7 +27,8 @@ sys.path.insert(0, str(HERE))
 from segment import run, run_measured, update_readme, write_json
 
 CONFIGS = {"vae": "bsds500.yaml", "regression": "bsds500_regression.yaml",
-           "no_perceptual": "bsds500_no_perceptual.yaml", "gray": "bsds500_gray.yaml"}
+           "no_perceptual": "bsds500_no_perceptual.yaml", "gray": "bsds500_gray.yaml",
+           "regression_rarity": "bsds500_regression_rarity.yaml"}
 KEYS = ("psnr", "ssim", "colorfulness", "gt_colorfulness", "delta_colorfulness", "ab_auc",
         "best_of_n_psnr", "diversity", "sample_colorfulness", "sample_delta_colorfulness", "feature_distance")
 
@@ -85,6 +87,36 @@ def reevaluate(model: str, data_root: Path, samples: int) -> dict:
     result.update({k: metrics.get(k) for k in KEYS})
     write_json(path, result)
     return result
+
+
+def temperature_study(data_root: Path, temperatures: list[float], samples: int) -> dict:
+    """Sampled-output metrics of the trained VAE on the *validation* split at several temperatures
+    (choose the temperature there, never on the test set). Writes results/colorize_temperature.json."""
+    run_dir = HERE / "runs" / "colorize_vae"
+    rows = []
+    for t in temperatures:
+        out = run_dir / f"val-temperature-{t:g}"
+        run([sys.executable, "-m", "colorseg", "colorize", "test", "--ckpt", str(run_dir / "checkpoints" / "last.ckpt"),
+             "--split", "val", "--output", str(out), "--samples", str(samples), "--temperature", str(t),
+             f"--data.root={data_root / 'bsds500'}"], HERE / "runs" / f"colorize_vae_val_t{t:g}.log")
+        metrics = json.loads((out / "metrics.json").read_text())
+        rows.append({"temperature": t, **{k: metrics.get(k) for k in KEYS}, "num_images": metrics["num_images"]})
+    result = {"model": "vae", "split": "val", "n_samples": samples, "rows": rows}
+    write_json(RESULTS / "colorize_temperature.json", result)
+    return result
+
+
+def render_temperature_table() -> str:
+    path = RESULTS / "colorize_temperature.json"
+    if not path.exists():
+        return "(run `python benchmarks/colorize.py --temperatures 0.5 1 1.5 2 3`)"
+    r = json.loads(path.read_text())
+    rows = [f"Validation split ({r['rows'][0]['num_images']} images), {r['n_samples']} samples per image:", "",
+            "| temperature | sampled colourfulness | sampled abs dCF | best-of-8 PSNR | diversity |",
+            "|---|---|---|---|---|"]
+    rows += [f"| {x['temperature']:g} | {x['sample_colorfulness']:.1f} | {x['sample_delta_colorfulness']:.1f} | "
+             f"{x['best_of_n_psnr']:.2f} | {x['diversity']:.1f} |" for x in r["rows"]]
+    return "\n".join(rows)
 
 
 def fmt(value, digits: int) -> str:
@@ -169,9 +201,16 @@ def main() -> None:
     ap.add_argument("--table-only", action="store_true")
     ap.add_argument("--reevaluate", action="store_true", help="re-test existing runs, keep training figures")
     ap.add_argument("--memory-only", action="store_true", help="re-measure peak training memory per model")
+    ap.add_argument("--temperatures", type=float, nargs="+", default=None,
+                    help="only run the VAE's sampling-temperature study on the validation split")
     args = ap.parse_args()
     if not (args.data_root / "bsds500").is_dir():
         raise SystemExit(f"data set not found: {args.data_root / 'bsds500'}")
+    if args.temperatures:
+        temperature_study(args.data_root, args.temperatures, args.samples)
+        update_readme(render_temperature_table(), marker="temperature")
+        print(render_temperature_table())
+        return
     if args.memory_only:
         for model in args.models:
             print(model, measure_memory(model, args.data_root)["peak_rss_mib"])
