@@ -52,6 +52,22 @@ def is_image_file(path: str | Path) -> bool:
     return p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
 
 
+def walk_files(folder: str | Path) -> list[Path]:
+    """Every non-directory entry under ``folder`` (files and file links, broken ones included).
+
+    Directory symlinks are followed, but each real directory is visited once (no loops).
+    """
+    entries, seen = [], set()
+    for root, dirs, names in os.walk(folder, followlinks=True):
+        st = os.stat(root)
+        if (st.st_dev, st.st_ino) in seen:
+            dirs[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        entries += [Path(root) / n for n in names]
+    return entries
+
+
 def list_images(folder: str | Path, recursive: bool = False) -> list[Path]:
     """Sorted image files in ``folder``; raises DataError if it is missing or holds none.
 
@@ -60,17 +76,7 @@ def list_images(folder: str | Path, recursive: bool = False) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"folder not found: {display_path(folder)}")
-    if recursive:
-        candidates, seen = [], set()
-        for root, dirs, names in os.walk(folder, followlinks=True):
-            st = os.stat(root)
-            if (st.st_dev, st.st_ino) in seen:
-                dirs[:] = []
-                continue
-            seen.add((st.st_dev, st.st_ino))
-            candidates += [Path(root) / n for n in names]
-    else:
-        candidates = list(folder.iterdir())
+    candidates = walk_files(folder) if recursive else list(folder.iterdir())
     files = []
     for p in candidates:
         if not is_image_file(p):

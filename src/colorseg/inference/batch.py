@@ -22,7 +22,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from colorseg.data.io import display_path, is_image_file
+from colorseg.data.io import display_path, is_image_file, walk_files
 from colorseg.errors import ColorsegError, DataError
 
 #: Errors that make one input fail (reported, batch continues); anything else is a bug and raised.
@@ -60,15 +60,8 @@ def collect_inputs(input_path: str | Path) -> tuple[Path, list[Path]]:
         return p.parent, [p]
     if not p.is_dir():
         raise DataError(f"input not found: {display_path(p)}")
-    files, seen = [], set()
-    for root, dirs, names in os.walk(p, followlinks=True):
-        st = os.stat(root)
-        if (st.st_dev, st.st_ino) in seen:
-            dirs[:] = []
-            continue
-        seen.add((st.st_dev, st.st_ino))
-        # broken or looping file links are kept: loading them fails and they are reported
-        files += [Path(root) / n for n in names if is_image_file(n) and not os.path.isdir(os.path.join(root, n))]
+    # broken or looping file links are kept: loading them fails and they are reported
+    files = [f for f in walk_files(p) if is_image_file(f)]
     if not files:
         raise DataError(f"no image files in folder: {display_path(p)}")
     return p, sorted(files)
