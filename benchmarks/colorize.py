@@ -51,7 +51,7 @@ def bench_model(model: str, minutes: float, data_root: Path, samples: int) -> di
     run_dir = HERE / "runs" / f"colorize_{model}"
     cmd = [sys.executable, "-m", "colorseg", "colorize"]
     budget = f"00:00:{int(minutes):02d}:{int(minutes * 60) % 60:02d}"
-    fit = cmd + ["fit", "-c", f"configs/colorize/{CONFIGS[model]}", "--run_dir", str(run_dir),
+    fit = cmd + ["fit", "-c", f"configs/colorize/{CONFIGS[model]}", "--run_dir", str(run_dir), "--overwrite=true",
                  f"--data.root={data_root / 'bsds500'}", "--trainer.enable_progress_bar=false"]
     if model != "gray":
         fit.append(f"--trainer.max_time={budget}")

@@ -67,7 +67,7 @@ def bench_colorseg(dataset: str, minutes: float, data_root: Path) -> dict:
     run_dir = HERE / "runs" / dataset
     colorseg = [sys.executable, "-m", "colorseg", "segment"]
     budget = f"00:00:{int(minutes):02d}:{int(minutes * 60) % 60:02d}"
-    fit_s, peak_mib = run_measured(colorseg + ["fit", "-c", f"configs/segment/{dataset}.yaml", "--run_dir", str(run_dir),
+    fit_s, peak_mib = run_measured(colorseg + ["fit", "-c", f"configs/segment/{dataset}.yaml", "--run_dir", str(run_dir), "--overwrite=true",
                             f"--trainer.max_time={budget}", f"--data.root={data_root / dataset}",
                             "--trainer.enable_progress_bar=false"], run_dir.parent / f"{dataset}_fit.log")
     ckpt = run_dir / "checkpoints" / "best.ckpt"

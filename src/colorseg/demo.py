@@ -89,7 +89,7 @@ def run_demo(output: Path, quick: bool = False) -> Path:
         _announce(i, STEPS[i])
         task = name.split("-")[0]
         run_dir = output / name
-        run_fit(*_task_classes(task), ["--run_dir", str(run_dir), *args], task=task)
+        run_fit(*_task_classes(task), ["--run_dir", str(run_dir), "--overwrite=true", *args], task=task)
         runs[name] = run_dir
     _announce(4, STEPS[4])
     reports = {name: make_report(run_dir) for name, run_dir in runs.items()}

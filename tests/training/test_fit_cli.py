@@ -168,3 +168,12 @@ def test_same_seed_deterministic_runs_match(tmp_path: Path) -> None:
         logs.append(table.drop(columns=["train/images_per_s"]))  # wall-clock throughput differs
     pd.testing.assert_frame_equal(logs[0], logs[1])
     assert logs[0]["val/mean_iou"].notna().sum() == 2
+
+
+def test_fit_refuses_to_overwrite_a_run_with_checkpoints(tiny_run: Path, capsys) -> None:
+    """A new fit into a run directory that holds checkpoints would destroy them: refused, clearly."""
+    before = (tiny_run / "checkpoints" / "last.ckpt").read_bytes()
+    code = main(["segment", "fit", "-c", TINY, "--run_dir", str(tiny_run), "--trainer.max_epochs=1"])
+    err = capsys.readouterr().err
+    assert code == 2 and "already holds checkpoints" in err and "--ckpt_path last" in err
+    assert (tiny_run / "checkpoints" / "last.ckpt").read_bytes() == before

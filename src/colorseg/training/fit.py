@@ -47,6 +47,8 @@ class ColorsegCLI(LightningCLI):
     def add_arguments_to_parser(self, parser) -> None:
         parser.add_argument("--run_dir", type=str | None, default=None,
                             help="run directory (default: runs/<task>/<config name>-<time>)")
+        parser.add_argument("--overwrite", type=bool, default=False,
+                            help="start afresh in a run directory that already holds checkpoints")
         for attr in self.links:
             parser.link_arguments("data", f"model.{attr}", apply_on="instantiate",
                                   compute_fn=lambda dm, a=attr: getattr(dm, a))
@@ -62,6 +64,11 @@ class ColorsegCLI(LightningCLI):
         os.environ[RUN_DIR_ENV] = run_dir
         self.run_dir = Path(run_dir)
         type(self).run_dir_path = self.run_dir
+        old = sorted((self.run_dir / "checkpoints").glob("*.ckpt"))
+        if old and not cfg.get("ckpt_path") and not cfg.get("overwrite"):
+            raise ConfigError(f"run directory {display_path(self.run_dir)} already holds checkpoints "
+                              f"({', '.join(p.name for p in old)}) that a new run would overwrite: resume it "
+                              "with --ckpt_path last, choose another --run_dir, or pass --overwrite=true")
         type(self).created_run_dir = _make_writable_dir(self.run_dir)
 
     def _instantiate_trainer(self, config: dict, callbacks: list):
