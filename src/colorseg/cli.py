@@ -4,7 +4,7 @@
     colorseg segment  test --ckpt PATH [--split test] [--output DIR] [--data.KEY=VALUE ...]
     colorseg segment  predict --ckpt PATH --input FILE_OR_DIR --output DIR [--skip-existing] [--workers 2]
                       [--tile 512 --overlap 128 --blend gaussian --tta none|flips|d4 --batch-size 4]
-                      [--channels-last] [--bf16] [--compile] [--no-overlay]
+                      [--no-channels-last] [--bf16] [--compile] [--no-overlay]
     colorseg colorize fit -c CONFIG [...]
     colorseg colorize test --ckpt PATH [--samples 8] [--temperature 1.0] [--data.KEY=VALUE ...]
     colorseg colorize predict --ckpt PATH --input FILE_OR_DIR --output DIR [--samples N] [--temperature T]
@@ -153,7 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
             pred.add_argument("--tta", default="none", choices=["none", "flips", "d4"],
                               help="test-time augmentation: flips (4) or flips + 90° rotations (8), averaged")
             pred.add_argument("--batch-size", type=int, default=4, help="tiles or same-size images per forward")
-            pred.add_argument("--channels-last", action="store_true", help="channels-last memory format")
+            pred.add_argument("--no-channels-last", dest="channels_last", action="store_false",
+                              help="keep the default (NCHW) memory format instead of channels-last")
             pred.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
             pred.add_argument("--compile", action="store_true", help="torch.compile the model")
             pred.add_argument("--no-overlay", action="store_true", help="write label PNGs only")

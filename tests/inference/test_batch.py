@@ -148,7 +148,7 @@ def test_channels_last_and_bf16_agree_with_eager() -> None:
     torch.manual_seed(0)
     module = SegmenterModule(class_names=["a", "b", "c"], in_channels=1, depth=2, base_width=8)
     image = np.random.default_rng(0).random((37, 45)).astype(np.float32)
-    _, eager = Segmenter(module).predict(image, return_probs=True)
+    _, eager = Segmenter(module, channels_last=False).predict(image, return_probs=True)
     _, cl = Segmenter(module, channels_last=True).predict(image, return_probs=True)
     np.testing.assert_allclose(cl, eager, atol=1e-5)
     _, bf = Segmenter(module, bf16=True).predict(image, return_probs=True)

@@ -41,7 +41,7 @@ def test_save_load_identical_outputs(tmp_path) -> None:
     path = tmp_path / "m.ckpt"
     torch.save({"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams),
                 "colorseg": {"task": "segment"}}, path)
-    loaded = Segmenter.from_checkpoint(path)
+    loaded = Segmenter.from_checkpoint(path, channels_last=False)  # exact NCHW comparison below
     image = np.random.default_rng(0).integers(0, 256, (21, 30), dtype=np.uint8)
     mask, probs = loaded.predict(image, return_probs=True)
     module.eval()

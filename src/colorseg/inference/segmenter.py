@@ -32,11 +32,12 @@ class Segmenter:
         device: where to run (``"cpu"``, ``"cuda"``, ``"cuda:1"`` …).
         tiling: :class:`TileConfig` (tile size, overlap, blending, tiles per batch, TTA); images
             larger than ``tiling.tile`` are tiled, smaller ones predicted whole (TTA applies to both).
-        channels_last, bf16, compile: speed options (see module docstring).
+        channels_last, bf16, compile: speed options (see module docstring). Channels-last is on by
+            default: 1.4–1.9× faster on CPU in ``benchmarks/inference.py``, same results within 1e-5.
     """
 
     def __init__(self, module: SegmenterModule, device: str | torch.device = "cpu",
-                 tiling: TileConfig | None = None, channels_last: bool = False, bf16: bool = False,
+                 tiling: TileConfig | None = None, channels_last: bool = True, bf16: bool = False,
                  compile: bool = False) -> None:
         self.device = torch.device(device)
         self.module = module.eval().to(self.device)
