@@ -33,7 +33,7 @@ class Segmenter:
         tiling: :class:`TileConfig` (tile size, overlap, blending, tiles per batch, TTA); images
             larger than ``tiling.tile`` are tiled, smaller ones predicted whole (TTA applies to both).
         channels_last, bf16, compile: speed options (see module docstring). Channels-last is on by
-            default: 1.4–1.9× faster on CPU in ``benchmarks/inference.py``, same results within 1e-5.
+            default: 1.4–2.1× faster on CPU in ``benchmarks/inference.py``, same results within 1e-5.
     """
 
     def __init__(self, module: SegmenterModule, device: str | torch.device = "cpu",
