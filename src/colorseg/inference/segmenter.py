@@ -71,6 +71,10 @@ class Segmenter:
     def size_multiple(self) -> int:
         return self.module.net.size_multiple
 
+    def needs_tiling(self, height: int, width: int) -> bool:
+        """Whether an image of this size is predicted tile by tile (a side larger than the tile)."""
+        return max(height, width) > self.tiling.tile
+
     def to_tensor(self, image) -> torch.Tensor:
         """numpy (H, W[, C]) / PIL image → (1, C, H, W) float in [0, 1] on the model's device."""
         arr = convert_channels(to_float(np.asarray(image)), self.in_channels)
@@ -105,8 +109,7 @@ class Segmenter:
         if isinstance(image, (list, tuple)):
             return self._predict_many(list(image), return_probs)
         arr = np.asarray(image)
-        t = self.tiling.tile
-        if arr.shape[0] > t or arr.shape[1] > t:
+        if self.needs_tiling(*arr.shape[:2]):
             return predict_tiled(self._probs, arr, lambda a: self.to_tensor(a)[0], len(self.class_names),
                                  self.tiling, self.size_multiple, return_probs, progress)
         probs = self.predict_tensor(self.to_tensor(arr))[0]
@@ -116,10 +119,9 @@ class Segmenter:
         """Predict a list, batching consecutive same-size images that fit in one tile."""
         out: list = [None] * len(images)
         arrays = [np.asarray(im) for im in images]
-        t = self.tiling.tile
         groups: dict[tuple, list[int]] = {}
         for i, a in enumerate(arrays):
-            if a.shape[0] > t or a.shape[1] > t:
+            if self.needs_tiling(*a.shape[:2]):
                 out[i] = self.predict(a, return_probs)
             else:
                 groups.setdefault(a.shape, []).append(i)

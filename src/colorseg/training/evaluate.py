@@ -43,7 +43,7 @@ def _clean(value):
 
 def predict_labels(segmenter: Segmenter, image: torch.Tensor) -> torch.Tensor:
     """(C, H, W) in [0, 1] → (1, H, W) int64 labels; tiled like ``predict`` when larger than a tile."""
-    if max(image.shape[-2:]) > segmenter.tiling.tile:
+    if segmenter.needs_tiling(*image.shape[-2:]):
         return torch.from_numpy(segmenter.predict(image.permute(1, 2, 0).numpy()).astype(np.int64))[None]
     return segmenter.predict_tensor(image[None]).argmax(1).cpu()
 

@@ -54,8 +54,7 @@ def evaluate_colorizer(colorizer: Colorizer, datamodule: ColorizationDataModule,
         full = item["rgb_full"][None].to(colorizer.device)
         work = item["rgb"][None].to(colorizer.device)
         L_full, L_work = rgb_to_lab_norm(full)[0], rgb_to_lab_norm(work)[0]
-        with torch.inference_mode():
-            ab = colorizer.module(L_work)["ab"]  # deterministic (prior mean), reused below
+        ab = colorizer.predict_ab(L_work)  # deterministic (prior mean), reused below
         pred = recombine(L_full, ab)[0]
         samples = colorizer.colorize_tensor(L_full, L_work, n_samples, temperature, generator, deterministic=False)
         pred_np, gt_np = _numpy(pred), _numpy(full[0])
