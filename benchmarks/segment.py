@@ -33,12 +33,22 @@ def run(cmd: list[str], log: Path) -> float:
     return run_measured(cmd, log)[0]
 
 
+THREADS: int | None = None  # --threads: torch/OpenMP threads of every child process
+
+
+def child_env() -> dict:
+    env = dict(os.environ)
+    if THREADS:
+        env["OMP_NUM_THREADS"] = str(THREADS)
+    return env
+
+
 def run_measured(cmd: list[str], log: Path) -> tuple[float, float]:
     """Run a command, output to ``log``; returns (wall seconds, that process's peak RSS in MiB)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     with open(log, "w") as fh:
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=REPO)
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=REPO, env=child_env())
         _, status, usage = os.wait4(proc.pid, 0)
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
@@ -81,10 +91,11 @@ def bench_colorseg(dataset: str, minutes: float, data_root: Path) -> dict:
         "tool": "colorseg U-Net", "dataset": dataset,
         "split": "train slices 0-23, eval slices 24-29" if dataset == "isbi2012"
         else "train 367 / val 101 / test 233 at 240x180, void ignored",
+        "selection": "best checkpoint by validation mean IoU; test split never used for selection",
         "budget_seconds": minutes * 60, "wall_seconds": fit_s,
         "train_images_per_s": throughput["images_per_s"], "steps": throughput["steps"],
         "inference_seconds_per_image": inference_seconds(ckpt, dataset, data_root),
-        "peak_rss_mib": peak_mib, "torch_version": torch.__version__, "threads": torch.get_num_threads(),
+        "peak_rss_mib": peak_mib, "torch_version": torch.__version__, "threads": THREADS or torch.get_num_threads(),
         "mean_iou": metrics["mean_iou"], "mean_dice": metrics["mean_dice"],
         "pixel_accuracy": metrics["pixel_accuracy"], "per_class": metrics["per_class"],
     }
@@ -146,16 +157,28 @@ def main() -> None:
     ap.add_argument("--camvid-minutes", type=float, default=30)
     ap.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--smp-python", default=None, help="python of a venv with segmentation_models_pytorch")
+    ap.add_argument("--tools", nargs="+", default=["colorseg", "smp"], choices=["colorseg", "smp"],
+                    help="which tools to run (smp needs --smp-python)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="threads per training process (default: torch's default, all cores)")
     ap.add_argument("--table-only", action="store_true")
     args = ap.parse_args()
+    global THREADS
+    THREADS = args.threads
+    if THREADS:
+        import torch
+
+        torch.set_num_threads(THREADS)  # the inference timing in this process
     if not args.table_only:
         for dataset in args.datasets:
             if not (args.data_root / dataset).is_dir():
                 raise SystemExit(f"data set not found: {args.data_root / dataset}")
             minutes = args.isbi_minutes if dataset == "isbi2012" else args.camvid_minutes
-            print(json.dumps(bench_colorseg(dataset, minutes, args.data_root), indent=2)[:2000])
-            if args.smp_python:
+            if "colorseg" in args.tools:
+                print(json.dumps(bench_colorseg(dataset, minutes, args.data_root), indent=2)[:2000])
+            if "smp" in args.tools and args.smp_python:
                 run([args.smp_python, str(HERE / "smp_baseline.py"), "--dataset", dataset,
+                     *(["--threads", str(THREADS)] if THREADS else []),
                      "--budget-seconds", str(int(minutes * 60)), "--data-root", str(args.data_root),
                      "--output", str(RESULTS / f"smp_{dataset}.json")], HERE / "runs" / f"smp_{dataset}.log")
     table = render_table()
