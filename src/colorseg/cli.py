@@ -1,8 +1,9 @@
 """Command line: argument parsing only; every command calls a typed function.
 
     colorseg segment  fit -c CONFIG [--trainer.max_epochs=5 --data.root=DIR ...]
-    colorseg segment  test --ckpt PATH [--split test] [--output DIR] [--data.KEY=VALUE ...]
-    colorseg segment  predict --ckpt PATH --input FILE_OR_DIR --output DIR [--skip-existing] [--workers 2]
+    colorseg segment  cv --folds 5 --output DIR -c CONFIG [fit arguments ...]
+    colorseg segment  test --ckpt PATH [PATH ...] [--split test] [--output DIR] [--data.KEY=VALUE ...]
+    colorseg segment  predict --ckpt PATH [PATH ...] --input FILE_OR_DIR --output DIR [--skip-existing] [--workers 2]
                       [--tile 512 --overlap 128 --blend gaussian --tta none|flips|d4 --batch-size 4]
                       [--no-channels-last] [--bf16] [--compile] [--no-overlay]
     colorseg colorize fit -c CONFIG [...]
@@ -71,17 +72,32 @@ def _test(args: argparse.Namespace, extra: list[str]) -> int:
     _, datamodule_class = _task_classes(args.task)
     allowed = set(inspect.signature(datamodule_class.__init__).parameters) - {"self"}
     overrides = parse_data_overrides(extra, allowed)
-    ckpt = load_checkpoint(args.ckpt, task=args.task)
-    output = Path(args.output) if args.output else _default_output(args.ckpt, args.split)
+    paths = args.ckpt if isinstance(args.ckpt, list) else [args.ckpt]
+    ckpt = load_checkpoint(paths[0], task=args.task)
+    output = Path(args.output) if args.output else _default_output(paths[0], args.split)
     if args.task == "segment":
         from colorseg.inference.segmenter import Segmenter
-        from colorseg.training.evaluate import datamodule_from_checkpoint, evaluate_segmenter
+        from colorseg.training.evaluate import (
+            datamodule_from_checkpoint,
+            evaluate_segmenter,
+            recorded_split_names,
+        )
 
-        metrics = evaluate_segmenter(Segmenter.from_checkpoint(args.ckpt, device=args.device),
+        recorded: dict[str, list[str]] = {}
+        for path in paths:  # an ensemble's "used" samples are every member's train and val samples
+            for split, names in recorded_split_names(load_checkpoint(path, task="segment")).items():
+                if split != "test":
+                    recorded.setdefault(split, []).extend(names)
+        metrics = evaluate_segmenter(Segmenter.from_checkpoints(paths, device=args.device),
                                      datamodule_from_checkpoint(ckpt, overrides), output, split=args.split,
-                                     checkpoint=str(args.ckpt))
+                                     checkpoint=", ".join(map(str, paths)), recorded_splits=recorded)
         print(f"mean IoU {metrics['mean_iou']:.4f}, mean Dice {metrics['mean_dice']:.4f}, "
               f"pixel accuracy {metrics['pixel_accuracy']:.4f} on {metrics['num_images']} images")
+        if metrics["absent_classes"]:
+            print(f"warning: no ground-truth pixels of {', '.join(metrics['absent_classes'])} in this split: "
+                  "the means average over the classes present", file=sys.stderr)
+        if metrics["selection_split_reused"]:
+            print(f"warning: not a held-out score: {metrics['selection_note']}", file=sys.stderr)
     else:
         from colorseg.inference.colorizer import Colorizer
         from colorseg.training.evaluate_color import (
@@ -94,8 +110,13 @@ def _test(args: argparse.Namespace, extra: list[str]) -> int:
                                      n_samples=args.samples, temperature=args.temperature,
                                      checkpoint=str(args.ckpt))
         print(f"PSNR {metrics['psnr']:.2f} dB, SSIM {metrics['ssim']:.4f}, colourfulness "
-              f"{metrics['colorfulness']:.1f} (GT {metrics['gt_colorfulness']:.1f}), best-of-{args.samples} "
-              f"PSNR {metrics['best_of_n_psnr']:.2f} dB on {metrics['num_images']} images")
+              f"{metrics['colorfulness']:.1f} (GT {metrics['gt_colorfulness']:.1f}); samples: mean single-sample "
+              f"PSNR {metrics['mean_sample_psnr']:.2f} dB, oracle best-of-{args.samples} PSNR "
+              f"{metrics['best_of_n_psnr']:.2f} dB on {metrics['num_images']} images")
+        if metrics["fd_lite2"] is not None:
+            print(f"Lite2 features: Fréchet distance {metrics['fd_lite2']:.3f}, KID {metrics['kid_lite2']:.5f} "
+                  f"± {metrics['kid_lite2_std']:.5f} on {metrics['feature_distribution_images']} images "
+                  "(see feature_distribution_note in metrics.json)")
     print(f"wrote {output / 'metrics.json'} and {output / 'per_image.csv'}")
     return 0
 
@@ -108,7 +129,7 @@ def _predict(args: argparse.Namespace) -> int:
 
         tiling = TileConfig(tile=args.tile, overlap=args.overlap, blend=args.blend, batch_size=args.batch_size,
                             tta=args.tta)
-        segmenter = Segmenter.from_checkpoint(args.ckpt, device=args.device, tiling=tiling,
+        segmenter = Segmenter.from_checkpoints(args.ckpt, device=args.device, tiling=tiling,
                                               channels_last=args.channels_last, bf16=args.bf16, compile=args.compile)
         summary = predict_folder(segmenter, args.input, args.output, skip_existing=args.skip_existing,
                                  workers=args.workers, overlays=not args.no_overlay)
@@ -134,13 +155,18 @@ def build_parser() -> argparse.ArgumentParser:
         cmds = sub.add_subparsers(dest="command", required=True)
         cmds.add_parser("fit", help="train (LightningCLI arguments: -c CONFIG, --trainer.*, --model.*, "
                                     "--data.*, --run_dir, --ckpt_path last)", add_help=False)
+        if task == "segment":
+            cmds.add_parser("cv", help="k-fold cross-validation with a fixed test set and the fold ensemble "
+                                       "(--folds K --output DIR, then fit arguments)", add_help=False)
         test = cmds.add_parser("test", help="evaluate a checkpoint → metrics.json, per_image.csv")
-        test.add_argument("--ckpt", required=True)
+        test.add_argument("--ckpt", required=True, nargs="+" if task == "segment" else None,
+                          help="checkpoint; for segment, several are ensembled (mean probabilities)")
         test.add_argument("--split", default="test", choices=["train", "val", "test"])
         test.add_argument("--output", default=None, help="default: <run_dir>/test-<split>")
         test.add_argument("--device", default="cpu")
         pred = cmds.add_parser("predict", help="apply a checkpoint to a file or folder")
-        pred.add_argument("--ckpt", required=True)
+        pred.add_argument("--ckpt", required=True, nargs="+" if task == "segment" else None,
+                          help="checkpoint; for segment, several are ensembled (mean probabilities)")
         pred.add_argument("--input", required=True)
         pred.add_argument("--output", required=True)
         pred.add_argument("--device", default="cpu")
@@ -176,13 +202,34 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--output", default="comparison.html")
     demo = tasks.add_parser("demo", help="train and evaluate on built-in synthetic data")
     demo.add_argument("--output", default="runs/demo")
-    demo.add_argument("--quick", action="store_true", help="about a minute, for smoke tests")
+    demo.add_argument("--quick", action="store_true", help="tiny settings, for smoke tests")
     return parser
+
+
+def _cross_validate(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="colorseg segment cv", description=(
+        "k-fold cross-validation around a fixed test set (data.test_names / data.test_fraction): "
+        "one model per fold, mean ± std over folds on the test split, and the fold ensemble. "
+        "Other arguments are passed to `segment fit`."))
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--output", required=True, help="folder for the fold runs and cv.json (resumable)")
+    args, fit_args = parser.parse_known_args(argv)
+    from colorseg.training.cross_validate import cross_validate, describe
+
+    result = cross_validate(fit_args, args.folds, args.output)
+    print(describe(result))
+    print(f"wrote {Path(args.output) / 'cv.json'}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        if argv[:2] == ["segment", "cv"]:
+            try:
+                return _cross_validate(argv[2:])
+            except SystemExit as exc:
+                return int(exc.code or 0)
         if len(argv) >= 2 and argv[0] in ("segment", "colorize") and argv[1] == "fit":
             from colorseg.training.fit import run_fit
 

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
+from colorseg.data.label_checks import label_counts
 from colorseg.data.sources import Sample, Source
 from colorseg.data.transforms import random_scale_crop
 
@@ -49,6 +50,10 @@ class SegmentationDataset(Dataset):
         if self.cache:
             for i in range(len(self.samples)):
                 self.load_pair(i)
+
+    def label_counts(self) -> dict[int, int]:
+        """Pixel count per label value over the whole (uncropped) masks of this split."""
+        return label_counts(self.load_pair(i)[1] for i in range(len(self.samples)))
 
     def __getitem__(self, index: int) -> dict:
         i = index % len(self.samples)

@@ -28,7 +28,8 @@ class Segmenter:
     """A loaded segmentation model in eval mode.
 
     Args:
-        module: the trained :class:`SegmenterModule`.
+        module: the trained :class:`SegmenterModule` (or a
+            :class:`~colorseg.inference.ensemble.ProbabilityEnsemble` of several).
         device: where to run (``"cpu"``, ``"cuda"``, ``"cuda:1"`` …).
         tiling: :class:`TileConfig` (tile size, overlap, blending, tiles per batch, TTA); images
             larger than ``tiling.tile`` are tiled, smaller ones predicted whole (TTA applies to both).
@@ -52,6 +53,18 @@ class Segmenter:
     def from_checkpoint(cls, path: str | Path, device: str | torch.device = "cpu", **options) -> Segmenter:
         """Load a ``segment`` checkpoint (safely: weights only); ``options`` as for the constructor."""
         return cls(module_from_checkpoint(load_checkpoint(path, task="segment"), SegmenterModule), device, **options)
+
+    @classmethod
+    def from_checkpoints(cls, paths: list[str | Path], device: str | torch.device = "cpu", **options) -> Segmenter:
+        """One checkpoint as :meth:`from_checkpoint`; several: their averaged class probabilities
+        (:class:`~colorseg.inference.ensemble.ProbabilityEnsemble`, e.g. the folds of ``segment cv``)."""
+        paths = list(paths)
+        if len(paths) == 1:
+            return cls.from_checkpoint(paths[0], device, **options)
+        from colorseg.inference.ensemble import ProbabilityEnsemble
+
+        members = [module_from_checkpoint(load_checkpoint(p, task="segment"), SegmenterModule) for p in paths]
+        return cls(ProbabilityEnsemble(members), device, **options)
 
     @property
     def class_names(self) -> list[str]:

@@ -59,10 +59,14 @@ def ensure_test_results(run_dir: Path, checkpoint: Path, task: str) -> Path:
     ckpt = load_checkpoint(checkpoint, task)
     if task == "segment":
         from colorseg.inference.segmenter import Segmenter
-        from colorseg.training.evaluate import datamodule_from_checkpoint, evaluate_segmenter
+        from colorseg.training.evaluate import (
+            datamodule_from_checkpoint,
+            evaluate_segmenter,
+            recorded_split_names,
+        )
 
         evaluate_segmenter(Segmenter.from_checkpoint(checkpoint), datamodule_from_checkpoint(ckpt), out,
-                           checkpoint=str(checkpoint))
+                           checkpoint=str(checkpoint), recorded_splits=recorded_split_names(ckpt))
     else:
         from colorseg.inference.colorizer import Colorizer
         from colorseg.training.evaluate_color import color_datamodule_from_checkpoint, evaluate_colorizer

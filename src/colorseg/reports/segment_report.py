@@ -56,13 +56,21 @@ def render_segment_report(run: RunData, output: Path, n_examples: int = 3) -> Pa
     tables_dir = output.parent / f"{output.stem}_tables"
     m = run.test_metrics
     classes = class_table(run)
-    report = HtmlReport(f"Segmentation report: {run.name}")
+    reused = bool(m.get("selection_split_reused"))
+    title = f"Segmentation report: {run.name}"
+    report = HtmlReport(f"{title} (scores on a split used for selection, not held out)" if reused else title)
 
     report.section("Summary")
+    if reused:
+        report.text(f"Not a held-out score: {m.get('selection_note') or 'the evaluated split chose the checkpoint'}.")
+    if m.get("absent_classes"):
+        report.text(f"No ground-truth pixels of {', '.join(m['absent_classes'])} in the {m.get('split')} split: "
+                    "their rows below are marked absent and the means average over the classes present.")
     headline = {k: m.get(k) for k in ("mean_iou", "mean_dice", "pixel_accuracy", "per_image_mean_iou",
                                       "mean_boundary_f1", "adapted_rand_error", "vi") if m.get(k) is not None}
     report.key_values({"run directory": str(run.run_dir), "checkpoint": str(run.checkpoint),
-                       "test images": m.get("num_images"), **headline})
+                       "evaluated split": m.get("split"), "images": m.get("num_images"),
+                       "split used for selection": reused, **headline})
     report.section("Timing and hardware")
     timing = dict(run.throughput or {})
     report.key_values({**{f"training {k}": v for k, v in timing.items()}, **hardware()})

@@ -8,11 +8,26 @@ from functools import partial
 import lightning.pytorch as pl
 from torch.utils.data import DataLoader
 
+from lightning.pytorch.utilities import rank_zero_warn
+
 from colorseg.data.datasets import SegmentationDataset, pad_collate
+from colorseg.data.label_checks import absent_classes_note, check_training_labels
 from colorseg.data.sources import Source, build_source
 from colorseg.data.splits import kfold_split, split_by_fraction, split_by_names
 from colorseg.data.transforms import AugmentConfig, build_augment
 from colorseg.errors import ConfigError
+
+
+def check_disjoint(splits: dict[str, list], allow_test_is_val: bool = False) -> None:
+    """Raise ConfigError naming the samples when two splits share a sample name (the test split
+    may be the validation split itself only when ``allow_test_is_val``)."""
+    names = {k: {s.name for s in v} for k, v in splits.items()}
+    pairs = [("train", "val"), ("train", "test")] + ([] if allow_test_is_val else [("val", "test")])
+    for a, b in pairs:
+        shared = sorted(names[a] & names[b])
+        if shared:
+            raise ConfigError(f"the {a} and {b} splits share {len(shared)} samples, e.g. {shared[:5]}: "
+                              f"train, validation and test must be disjoint")
 
 
 class SegmentationDataModule(pl.LightningDataModule):
@@ -23,11 +38,17 @@ class SegmentationDataModule(pl.LightningDataModule):
         root: data folder (not needed for synthetic sources).
         class_names / class_colors / in_channels / ignore_index / mask_value_map: override the
             source's defaults (``folder`` requires ``class_names``).
-        val_names: hold out these sample names (e.g. ISBI slices "24".."29").
-        val_fraction: otherwise hold out this seeded fraction ...
-        num_folds, fold: ... or use fold ``fold`` of a seeded k-fold split.
-        Sources with predefined splits (CamVid, folder with ``splits/``) ignore the three above.
-        The test split is the predefined ``test`` split when there is one, else the validation split.
+        test_names: the test set, by sample name (e.g. ISBI slices "24".."29") ...
+        test_fraction: ... otherwise this seeded fraction of the pool; carved out first, so it is
+            never seen by training or by checkpoint/schedule selection. ``0`` (with no
+            ``test_names``) carves no test set: ``test`` then means the validation split, and
+            evaluation marks its metrics ``selection_split_reused``.
+        val_names: validation samples by name, drawn from what the test set left ...
+        val_fraction: ... otherwise this seeded fraction (of the whole pool) ...
+        num_folds, fold: ... or fold ``fold`` of a seeded k-fold split of what the test set left.
+        Predefined splits (CamVid, folder with ``splits/{train,val,test}.txt``) are used as they
+        are; a missing predefined split is carved as above. Train, validation and test are checked
+        to be disjoint (by sample name).
         crop_size: training crop side (None = whole images); scale_range: random rescale before it.
         repeats: how many times the training set is passed per epoch (tiny data sets).
         augment: :class:`~colorseg.data.transforms.AugmentConfig`; ``augment.enabled=false`` turns it off.
@@ -38,6 +59,7 @@ class SegmentationDataModule(pl.LightningDataModule):
                  class_names: list[str] | None = None, class_colors: list[tuple[int, int, int]] | None = None,
                  in_channels: int | None = None, ignore_index: int | None = None,
                  mask_value_map: dict[int, int] | None = None,
+                 test_names: list[str] | None = None, test_fraction: float = 0.2,
                  val_names: list[str] | None = None, val_fraction: float = 0.2,
                  num_folds: int | None = None, fold: int = 0, split_seed: int = 0,
                  crop_size: int | None = 128, scale_range: tuple[float, float] = (0.8, 1.25),
@@ -55,6 +77,7 @@ class SegmentationDataModule(pl.LightningDataModule):
                                    "ignore_index": self.ignore_index})
         self.augment = build_augment(augment, self.source.ignore_index)
         self._splits: dict[str, SegmentationDataset] = {}
+        self.test_is_val = False
 
     # --- metadata the model needs (linked into the module by the CLI) ---
     @property
@@ -74,22 +97,50 @@ class SegmentationDataModule(pl.LightningDataModule):
         return self.source.ignore_index
 
     def split_samples(self) -> dict[str, list]:
-        """Sample lists for ``train``, ``val`` and ``test`` following the split options."""
+        """Disjoint sample lists for ``train``, ``val`` and ``test`` following the split options."""
         hp = self.hparams
         predefined = self.source.splits()
-        if "train" in predefined and "val" in predefined:
-            train, val = predefined["train"], predefined["val"]
+        test = predefined.get("test")
+        if "train" in predefined:
+            pool = predefined["train"]
         else:
-            pool = predefined.get("train") or self.source.pool()
-            if hp.val_names:
-                train, val = split_by_names(pool, [s.name for s in pool], [str(n) for n in hp.val_names])
-            elif hp.num_folds:
-                train, val = kfold_split(pool, hp.num_folds, hp.fold, hp.split_seed)
+            held = {s.name for s in test or []} | {s.name for s in predefined.get("val", [])}
+            pool = [s for s in self.source.pool() if s.name not in held]
+        total = len(pool) + len(test or [])
+        if test is None and (hp.test_names or hp.test_fraction):
+            if hp.test_names:
+                pool, test = split_by_names(pool, [s.name for s in pool], [str(n) for n in hp.test_names],
+                                            what="test_names")
             else:
-                train, val = split_by_fraction(pool, hp.val_fraction, hp.split_seed)
+                pool, test = split_by_fraction(pool, hp.test_fraction, hp.split_seed, what="test_fraction")
+        if "val" in predefined:
+            train, val = pool, predefined["val"]
+        elif hp.val_names:
+            train, val = split_by_names(pool, [s.name for s in pool], [str(n) for n in hp.val_names])
+        elif hp.num_folds:
+            train, val = kfold_split(pool, hp.num_folds, hp.fold, hp.split_seed)
+        else:
+            train, val = split_by_fraction(pool, hp.val_fraction, hp.split_seed + 1, total=total)
         if not train or not val:
             raise ConfigError(f"empty split: {len(train)} training and {len(val)} validation samples")
-        return {"train": train, "val": val, "test": predefined.get("test", val)}
+        self.test_is_val = test is None
+        splits = {"train": train, "val": val, "test": val if test is None else test}
+        check_disjoint(splits, allow_test_is_val=self.test_is_val)
+        return splits
+
+    def selection_split_reused(self, split: str) -> bool:
+        """True when ``split`` was used for training or for choosing checkpoints and schedules
+        (train, val, or a test split that is the validation split)."""
+        self.setup()
+        return split != "test" or self.test_is_val
+
+    def split_names(self) -> dict[str, list[str]]:
+        """Sample names per split (saved in checkpoints, so evaluation can check for overlap)."""
+        self.setup()
+        return {k: [s.name for s in ds.samples] for k, ds in self._splits.items()}
+
+    def state_dict(self) -> dict:
+        return {"split_names": self.split_names()}
 
     def setup(self, stage: str | None = None) -> None:
         """Build the split datasets; for ``fit``, load and validate the training and validation
@@ -99,6 +150,17 @@ class SegmentationDataModule(pl.LightningDataModule):
         if stage == "fit":
             self._splits["train"].preload()
             self._splits["val"].preload()
+            self.check_labels()
+
+    def check_labels(self) -> None:
+        """Stop when a declared class has no training pixels (DataError naming the class and the
+        values the masks hold); warn when the validation split lacks a class."""
+        src = self.source
+        check_training_labels(self._splits["train"].label_counts(), self.class_names, src.ignore_index,
+                              len(self._splits["train"].samples), src.mask_value_map)
+        note = absent_classes_note(self._splits["val"].label_counts(), self.class_names, "validation")
+        if note:
+            rank_zero_warn(note)
 
     def _build_splits(self) -> None:
         hp = self.hparams

@@ -5,6 +5,12 @@ summed confusion counts), ``per_image_mean_iou``, ``per_image_mean_dice``, ``per
 {name: {iou, dice, boundary_f1}}, ``mean_boundary_f1``, ``confusion`` (K×K counts, rows =
 ground truth), ``num_images``, ``split``, ``checkpoint``; for binary data also
 ``adapted_rand_error`` and ``vi`` (means over images, see :mod:`colorseg.metrics.regions`).
+``per_class`` entries also carry ``gt_pixels`` and ``present`` (false: the class has no
+ground-truth pixel in the split; its IoU/Dice are then ``null`` or 0 and it is listed in
+``absent_classes``, never dropped). ``selection_split_reused`` is true when the evaluated
+samples were used for training or for choosing checkpoints/schedules (``--split val|train``, a
+run without a test split, or samples the checkpoint records in its train/val splits);
+``selection_note`` then says which.
 ``per_image.csv``: one row per image with its IoU/Dice per class, mean IoU/Dice, pixel accuracy,
 boundary F1 and (binary) region scores. Empty-mask convention: see :mod:`colorseg.metrics.confusion`.
 """
@@ -48,9 +54,29 @@ def predict_labels(segmenter: Segmenter, image: torch.Tensor) -> torch.Tensor:
     return segmenter.predict_tensor(image[None]).argmax(1).cpu()
 
 
+def selection_overlap(datamodule: SegmentationDataModule, split: str,
+                      recorded: dict[str, list[str]] | None = None) -> tuple[bool, str]:
+    """Whether ``split`` was used for training or selection, and a note that says how.
+
+    ``recorded``: the checkpoint's own split names (``SegmentationDataModule.state_dict``), so
+    evaluating another root or changed split options cannot hide an overlap.
+    """
+    reasons = []
+    if split in ("train", "val"):
+        reasons.append(f"the {split} split was used for {'training' if split == 'train' else 'selection'}")
+    elif datamodule.selection_split_reused(split):
+        reasons.append("this run has no test split: 'test' is the validation split used for selection")
+    names = {s.name for s in datamodule.dataset(split).samples}
+    for used in ("train", "val"):
+        shared = names & set((recorded or {}).get(used, [])) if split != used else set()
+        if shared:
+            reasons.append(f"{len(shared)} of the {len(names)} samples were in the checkpoint's {used} split")
+    return bool(reasons), "; ".join(reasons)
+
+
 def evaluate_segmenter(segmenter: Segmenter, datamodule: SegmentationDataModule, output_dir: str | Path,
                        split: str = "test", boundary_tolerance: float = 2.0, progress: bool = True,
-                       checkpoint: str = "") -> dict:
+                       checkpoint: str = "", recorded_splits: dict[str, list[str]] | None = None) -> dict:
     """Evaluate on ``split`` at full resolution and write ``metrics.json`` and ``per_image.csv``."""
     names = segmenter.class_names
     k = len(names)
@@ -78,17 +104,22 @@ def evaluate_segmenter(segmenter: Segmenter, datamodule: SegmentationDataModule,
         rows.append(row)
     table = pd.DataFrame(rows)
     result = acc.compute()
+    gt_pixels = acc.total.sum(1)
+    reused, note = selection_overlap(datamodule, split, recorded_splits)
     metrics = {
         "mean_iou": result["mean_iou"], "mean_dice": result["mean_dice"],
         "pixel_accuracy": result["pixel_accuracy"],
         "per_image_mean_iou": result.get("per_image_mean_iou"),
         "per_image_mean_dice": result.get("per_image_mean_dice"),
         "per_class": {n: {"iou": result["iou"][c], "dice": result["dice"][c],
-                          "boundary_f1": float(nanmean(table[f"bf1_{n}"].to_numpy(float)))}
+                          "boundary_f1": float(nanmean(table[f"bf1_{n}"].to_numpy(float))),
+                          "gt_pixels": int(gt_pixels[c]), "present": bool(gt_pixels[c] > 0)}
                       for c, n in enumerate(names)},
+        "absent_classes": [n for c, n in enumerate(names) if gt_pixels[c] == 0],
         "mean_boundary_f1": float(nanmean(table[[f"bf1_{n}" for n in names]].to_numpy(float))),
         "confusion": acc.total.tolist(),
         "num_images": len(table), "split": split, "checkpoint": checkpoint,
+        "selection_split_reused": reused, "selection_note": note,
         "boundary_tolerance_px": boundary_tolerance,
     }
     if k == 2:
@@ -108,7 +139,22 @@ def write_results(output_dir: str | Path, table: pd.DataFrame, metrics: dict) ->
 
 
 def datamodule_from_checkpoint(ckpt: dict, overrides: dict | None = None) -> SegmentationDataModule:
-    """Rebuild the training run's data module from a checkpoint, with ``overrides`` applied."""
+    """Rebuild the training run's data module from a checkpoint, with ``overrides`` applied.
+
+    Checkpoints written before test splits were carved (no ``test_fraction`` in their data
+    hyper-parameters) get ``test_fraction=0``: their 'test' split is their validation split, as
+    it was when they were trained, and evaluation marks it ``selection_split_reused`` instead of
+    carving a new test set that could overlap their training data.
+    """
+    overrides = dict(overrides or {})
+    if "test_fraction" not in (ckpt.get("datamodule_hyper_parameters") or {}):
+        overrides.setdefault("test_fraction", 0.0)
     return _datamodule_from_checkpoint(ckpt, SegmentationDataModule, overrides)
+
+
+def recorded_split_names(ckpt: dict) -> dict[str, list[str]]:
+    """The sample names per split that the checkpoint's training run used ({} for old checkpoints)."""
+    state = ckpt.get(SegmentationDataModule.__qualname__) or {}
+    return state.get("split_names") or {}
 
 
