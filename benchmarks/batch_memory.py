@@ -8,7 +8,8 @@ writes a small untrained segmentation checkpoint (U-Net depth 2, width 8, 3 clas
 memory do not depend on the weights), and runs ``colorseg segment predict`` on the first N
 images in a fresh process for each N. It records the process's peak RSS (``os.wait4``), its RSS
 sampled during the run (should stay level: no growth per image), wall time and images/s (the
-summary's, i.e. without interpreter start-up). Writes ``benchmarks/results/batch_memory.json``.
+summary's, i.e. without interpreter start-up). Writes ``benchmarks/results/batch_memory.json``
+and regenerates the README tables (``benchmarks/tables.py``).
 Run with ``OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE`` on a shared machine.
 """
 
@@ -159,6 +160,26 @@ def bench(counts: list[int], min_size: int, max_size: int, workers: int) -> dict
     }
 
 
+def render_table(result: dict) -> str:
+    """README.md's load table: peak and quartile RSS and throughput per image count, and the peak's growth."""
+    def gib(mib: float) -> str:
+        return f"{mib / 1024:.2f}"
+
+    m = result["machine"]
+    lines = [f"{m['cpus']} CPUs, `OMP_NUM_THREADS={m['OMP_NUM_THREADS']}`, torch {m['torch']}, "
+             f"{result['workers']} loader workers:", "",
+             "| images | peak RSS | RSS at 25 / 50 / 75 / 100 % of the run | throughput |", "|---|---|---|---|"]
+    for n, r in result["runs"].items():
+        quartiles = " / ".join(gib(x) for x in r["rss_at_25_50_75_100_percent_mib"])
+        lines.append(f"| {int(n):,} | {gib(r['peak_rss_mib'])} GiB | {quartiles} GiB | "
+                     f"{r['images_per_s']:.1f} images/s ({r['megapixels_per_s']:.2f} MP/s) |")
+    first, *_, last = result["runs"].values()
+    lines += ["", f"{last['images'] / first['images']:.0f} times the images raise the peak by "
+              f"{gib(last['peak_rss_mib'] - first['peak_rss_mib'])} GiB "
+              f"({result['peak_rss_growth_kib_per_image']:.0f} KiB per extra image)."]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--counts", type=int, nargs="+", default=[200, 2000])
@@ -173,6 +194,11 @@ def main() -> None:
     tmp.write_text(json.dumps(result, indent=2))
     os.replace(tmp, args.output)
     print(f"wrote {args.output}: peak RSS growth {result['peak_rss_growth_kib_per_image']} KiB/image")
+    if args.output == RESULTS / "batch_memory.json":
+        sys.path.insert(0, str(HERE))
+        import tables
+
+        tables.update()
 
 
 if __name__ == "__main__":

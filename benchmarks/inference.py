@@ -16,7 +16,7 @@ latent 8); weights are random (speed does not depend on them). Reported, on this
   8192² image (tiled segmentation), each 8192² run in a fresh process for its peak RSS;
 * folder throughput (images/s) of ``segment predict`` / ``colorize predict`` on generated images.
 
-Writes ``benchmarks/results/inference.json`` and the table in ``benchmarks/README.md``.
+Writes ``benchmarks/results/inference.json``, then regenerates the README tables (``benchmarks/tables.py``).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from torch.utils.flop_counter import FlopCounterMode
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 sys.path.insert(0, str(HERE))
-from segment import update_readme, write_json
+from segment import write_json
 
 VARIANTS = ("eager", "channels_last", "bf16", "compiled", "onnxruntime")
 
@@ -218,10 +218,67 @@ def bench_folder(model: str, n_images: int) -> dict:
     return {"model": model, "images": n_images, "images_per_s": summary.images_per_s, "failed": len(summary.failed)}
 
 
+def milliseconds(row: dict) -> str:
+    return f"{row['seconds'] * 1e3:.0f} ms"
+
+
+def percent_range(rows: list[dict]) -> str:
+    fractions = [100 * r["fraction_of_peak"] for r in rows]
+    return f"{min(fractions):.0f}–{max(fractions):.0f} %"
+
+
+def speedups(result: dict, variant: str) -> list[tuple[float, dict]]:
+    """(eager seconds / ``variant`` seconds, the variant's row) for every model and size."""
+    eager = {(r["model"], r["size"]): r["seconds"] for r in result["networks"] if r["variant"] == "eager"}
+    return [(eager[r["model"], r["size"]] / r["seconds"], r) for r in result["networks"]
+            if r["variant"] == variant and (r["model"], r["size"]) in eager]
+
+
+def huge_end_to_end(result: dict) -> str:
+    """The largest end-to-end size: seconds and peak memory of both models."""
+    size = max(r["size"] for r in result["end_to_end"])
+    rows = {r["model"]: r for r in result["end_to_end"] if r["size"] == size}
+    return (f"one {size}² image is segmented (tiled, eager NCHW) in {rows['segmenter']['seconds']:.0f} s with a "
+            f"{rows['segmenter']['peak_rss_mib'] / 1024:.1f} GiB peak and colourised in "
+            f"{rows['colorizer']['seconds']:.0f} s with {rows['colorizer']['peak_rss_mib'] / 1024:.1f} GiB")
+
+
+def render_reading(result: dict) -> str:
+    """benchmarks/README.md's "reading it" bullets, figures from ``result`` (any subset of variants)."""
+    nets = result["networks"]
+    by_variant = "; ".join(f"{v} {percent_range([r for r in nets if r['variant'] == v])}" for v in result["variants"])
+    lines = [f"- Fraction of the 3×3-conv peak over all network rows: {by_variant}."]
+    if cl := sorted(speedups(result, "channels_last"), key=lambda x: x[0]):
+        lines.append(f"- Channels-last alone is {cl[0][0]:.1f}–{cl[-1][0]:.1f}× as fast as eager NCHW.")
+    if bf16 := speedups(result, "bf16"):
+        best, where = max(bf16, key=lambda x: x[0])
+        lines.append(f"- bf16 autocast helps most on the {where['model']} at {where['size']}² ({best:.1f}×).")
+    largest = max(result["sizes"])
+    if eager := [r for r in nets if r["variant"] == "eager" and r["size"] == largest]:
+        lines.append(f"- At {largest}² eager reaches {percent_range(eager)} of the peak.")
+    return "\n".join(lines + [f"- End to end, {huge_end_to_end(result)}."])
+
+
+def render_summary(result: dict) -> str:
+    """README.md's summary: the segmenter network at each size, and the largest end-to-end run."""
+    peak = result["conv_peak"]["gflops"]
+    lines = [f"Inference (`benchmarks/inference.py`, {result['threads']} threads; 3×3-conv peak measured in the "
+             f"same run: {peak:.0f} GFLOP/s). Segmenter network (U-Net depth 4, width 16) on one image:", "",
+             "| size | " + " | ".join(result["variants"]) + " |", "|---|" + "---|" * len(result["variants"])]
+    keyed = {(r["size"], r["variant"]): r for r in result["networks"] if r["model"] == "segmenter"}
+    for size in result["sizes"]:
+        cells = [("–" if (r := keyed.get((size, v))) is None else f"{milliseconds(r)} ({r['fraction_of_peak']:.0%})")
+                 for v in result["variants"]]
+        lines.append(f"| {size}² | " + " | ".join(cells) + " |")
+    return "\n".join(lines + ["", f"End to end, {huge_end_to_end(result)}."])
+
+
 def render_table(result: dict) -> str:
     peak = result["conv_peak"]["gflops"]
     lines = [(f"Measured on {result['machine']}, {result['threads']} threads, torch {result['torch']}. "
-              f"3×3-conv peak measured in the same run: **{peak:.1f} GFLOP/s**."), "",
+              f"3×3-conv peak measured in the same run: **{peak:.1f} GFLOP/s**."
+              + (f" 1-minute load average at the start: {result['load_average_1min_at_start']:.1f}."
+                 if "load_average_1min_at_start" in result else "")), "",
              "| model | size | " + " | ".join(result["variants"]) + " |",
              "|---|---|" + "---|" * len(result["variants"])]
     keyed = {(r["model"], r["size"], r["variant"]): r for r in result["networks"]}
@@ -231,7 +288,7 @@ def render_table(result: dict) -> str:
             for v in result["variants"]:
                 r = keyed.get((model, size, v))
                 cells.append("–" if r is None else
-                             f"{r['seconds'] * 1e3:.0f} ms, {r['gflops']:.1f} GFLOP/s ({r['fraction_of_peak']:.0%})")
+                             f"{milliseconds(r)}, {r['gflops']:.1f} GFLOP/s ({r['fraction_of_peak']:.0%})")
             lines.append(f"| {model} network | {size}² | " + " | ".join(cells) + " |")
     lines += ["", "| end to end (eager, fresh process) | size | seconds | peak RSS |", "|---|---|---|---|"]
     lines += [f"| {r['model']} | {r['size']}² | {r['seconds']:.2f} | {r['peak_rss_mib']:.0f} MiB |"
@@ -252,14 +309,17 @@ def main() -> None:
     peak = conv_peak()
     print(f"3x3 conv peak: {peak['gflops']:.1f} GFLOP/s ({peak})")
     result = {"machine": f"{os.cpu_count()} CPU cores", "threads": torch.get_num_threads(),
+              "load_average_1min_at_start": os.getloadavg()[0],
               "torch": torch.__version__, "conv_peak": peak, "sizes": args.sizes, "variants": args.variants,
               "networks": bench_networks(args.sizes, args.variants, peak["gflops"])}
     sizes = [*args.sizes, *([args.huge] if args.huge else [])]
     result["end_to_end"] = [bench_end_to_end(m, s, False) for m in ("segmenter", "colorizer") for s in sizes]
     result["folders"] = [bench_folder(m, args.folder_images) for m in ("segmenter", "colorizer")]
     write_json(RESULTS / "inference.json", result)
-    update_readme(render_table(result), marker="inference")
     print(render_table(result))
+    import tables
+
+    tables.update()
 
 
 if __name__ == "__main__":

@@ -11,3 +11,5 @@ SMP=${SMP_PYTHON:+--smp-python $SMP_PYTHON}
 $PY benchmarks/segment.py --datasets isbi2012 --isbi-minutes "${ISBI_MINUTES:-10}" $SMP
 $PY benchmarks/segment.py --datasets camvid --camvid-minutes "${CAMVID_MINUTES:-30}" $SMP
 $PY benchmarks/colorize.py --minutes "${COLORIZE_MINUTES:-30}"
+# every README block from the JSON just written (benchmarks/tables.py)
+$PY benchmarks/tables.py

@@ -21,7 +21,7 @@ def _announce(i: int, what: str) -> None:
 
 
 def demo_args(quick: bool) -> dict[str, list[str]]:
-    """Fit arguments per run (LightningCLI syntax), sized for ~1 min (quick) or a few minutes."""
+    """Fit arguments per run (LightningCLI syntax): tiny (quick, for smoke tests) or demo-sized."""
     common = ["--trainer.accelerator=cpu", "--trainer.devices=1", "--trainer.log_every_n_steps=5"]
     seg = common + ["--trainer.max_epochs", "3" if quick else "20", "--data.source=synthetic",
                     "--data.num_images", "24" if quick else "96", "--data.image_size=96", "--data.crop_size=64",

@@ -1,0 +1,282 @@
+"""Regenerate every block between ``<!-- name:start -->`` and ``<!-- name:end -->`` in README.md and
+benchmarks/README.md from ``benchmarks/results/*.json``.
+
+    python benchmarks/tables.py           # rewrite the blocks (both files written atomically)
+    python benchmarks/tables.py --check   # exit 1 and print a diff where a block differs from the JSON
+
+Each block name has one renderer in :data:`BLOCKS`; the tables come from the benchmark scripts'
+render functions, the prose blocks ("reading the figures", headline, demo runtime) from the
+renderers here. A block whose JSON file is missing, an unknown block name or a marker without its
+partner is an error that names the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import batch_memory  # noqa: E402
+import colorize  # noqa: E402
+import demo_runtime  # noqa: E402
+import inference  # noqa: E402
+import segment  # noqa: E402
+
+REPO, RESULTS = segment.REPO, segment.RESULTS
+READMES = (REPO / "README.md", HERE / "README.md")
+MARKER = re.compile(r"<!-- (\w+):(start|end) -->")
+DATASETS = {"isbi2012": "ISBI 2012", "camvid": "CamVid"}
+PEER_SELECTION = "no selection: evaluated at the end of its budget"
+COLORIZE_SELECTION = "last checkpoint, no selection; λ = 0.5 chosen with test figures in view"
+COLORIZE_NAMES = {"vae": "VAE", "regression": "regression", "no_perceptual": "VAE without perceptual loss",
+                  "gray": "gray", "regression_rarity": "regression + rarity weighting"}
+
+
+class TableError(Exception):
+    """A README block cannot be regenerated (missing JSON or key, bad markers)."""
+
+
+def load(name: str) -> dict:
+    path = RESULTS / name
+    if not path.exists():
+        raise TableError(f"{path.relative_to(REPO)} is missing: run the benchmark that writes it")
+    return json.loads(path.read_text())
+
+
+def field(result: dict, key: str, name: str):
+    if key not in result:
+        raise TableError(f"benchmarks/results/{name} has no '{key}'")
+    return result[key]
+
+
+# ------------------------------------------------------------------------------ segmentation
+
+def segment_pair(dataset: str) -> tuple[dict, dict]:
+    return load(f"colorseg_{dataset}.json"), load(f"smp_{dataset}.json")
+
+
+def segment_table() -> str:
+    for dataset in DATASETS:
+        segment_pair(dataset)  # segment.render_table skips missing files silently
+    return segment.render_table()
+
+
+def rand_error(r: dict) -> str:
+    return f", adapted Rand error {r['adapted_rand_error']:.3f}" if "adapted_rand_error" in r else ""
+
+
+def class_differences(ours: dict, peer: dict, most: int = 4) -> str:
+    diffs = sorted(((ours["per_class"][c]["iou"] - peer["per_class"][c]["iou"], c) for c in ours["per_class"]),
+                   reverse=True)
+
+    def listed(items) -> str:
+        return ", ".join(f"{c} ({ours['per_class'][c]['iou']:.3f} vs {peer['per_class'][c]['iou']:.3f})"
+                         for _, c in items) or "none"
+
+    return (f"per-class IoU ahead for colorseg: {listed([d for d in diffs if d[0] > 0][:most])}; "
+            f"ahead for smp: {listed([d for d in reversed(diffs) if d[0] < 0][:most])}")
+
+
+def segment_reading() -> str:
+    lines = []
+    for dataset, title in DATASETS.items():
+        ours, peer = segment_pair(dataset)
+        unlearned = [c for c, v in peer["per_class"].items() if v["iou"] < 0.01]
+        lines.append(
+            f"- **{title}, {ours['budget_seconds'] / 60:.0f} min** (smp: {peer['budget_seconds'] / 60:.0f} min): "
+            f"mean IoU {ours['mean_iou']:.3f} (colorseg) vs {peer['mean_iou']:.3f} (smp), "
+            f"a difference of {ours['mean_iou'] - peer['mean_iou']:+.3f}"
+            + (f"; adapted Rand error (lower is better) {ours['adapted_rand_error']:.3f} vs "
+               f"{peer['adapted_rand_error']:.3f}" if "adapted_rand_error" in ours else "")
+            + f"; {class_differences(ours, peer)}"
+            + (f"; classes smp scores below 0.01 IoU: {', '.join(unlearned)}" if unlearned else "")
+            + f". colorseg trains {ours['train_images_per_s'] / peer['train_images_per_s']:.2f}× as many samples "
+            f"per second ({ours['train_images_per_s']:.1f} vs {peer['train_images_per_s']:.1f}) with "
+            f"{ours['peak_rss_mib'] / peer['peak_rss_mib']:.2f}× the peak memory; inference "
+            f"{ours['inference_seconds_per_image']:.3f} vs {peer['inference_seconds_per_image']:.3f} s per image.")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------ colorization
+
+def colorize_results() -> dict[str, dict]:
+    return {model: load(f"colorize_{model}.json") for model in colorize.CONFIGS}
+
+
+def colour_summary(r: dict) -> str:
+    return (f"PSNR {r['psnr']:.2f} dB, colourfulness {r['colorfulness']:.1f} "
+            f"(\\|ΔCF\\| {r['delta_colorfulness']:.1f})")
+
+
+def colorize_table() -> str:
+    colorize_results()  # colorize.render_table skips missing files silently
+    return colorize.render_table()
+
+
+def temperature_table() -> str:
+    load("colorize_temperature.json")  # render_temperature_table prints a hint instead
+    return colorize.render_temperature_table()
+
+
+def colorize_reading() -> str:
+    r = colorize_results()
+    vae, reg, rar, nop = r["vae"], r["regression"], r["regression_rarity"], r["no_perceptual"]
+    n = vae["n_samples"]
+    steps = [x["steps"] for m, x in r.items() if m != "gray"]
+    learned = max((x["colorfulness"], m) for m, x in r.items() if m != "gray")
+    t = load("colorize_temperature.json")["rows"]
+    best_t = max(t, key=lambda x: x["best_of_n_psnr"])
+    return "\n".join([
+        f"- Training: {min(steps)}–{max(steps)} optimizer steps per learned model in its budget.",
+        f"- **VAE vs `regression`** (same decoder, no latent, plain L1): PSNR {vae['psnr']:.2f} vs "
+        f"{reg['psnr']:.2f} dB ({vae['psnr'] - reg['psnr']:+.2f}), SSIM {vae['ssim']:.3f} vs {reg['ssim']:.3f}, "
+        f"colourfulness {vae['colorfulness']:.1f} vs {reg['colorfulness']:.1f} (|ΔCF| {vae['delta_colorfulness']:.1f} "
+        f"vs {reg['delta_colorfulness']:.1f}); the VAE's samples average colourfulness "
+        f"{vae['sample_colorfulness']:.1f} (|ΔCF| {vae['sample_delta_colorfulness']:.1f}); ab AuC "
+        f"{vae['ab_auc']:.3f} vs {reg['ab_auc']:.3f}; feature distance {vae['feature_distance']:.2f} vs "
+        f"{reg['feature_distance']:.2f} (only the VAE is trained on it, through the perceptual loss).",
+        f"- Best-of-{n} PSNR is an oracle (the sample closest to the ground truth, picked with the ground truth): "
+        f"the VAE's is {vae['best_of_n_psnr']:.2f} dB, {vae['best_of_n_psnr'] - vae['psnr']:+.2f} dB over its "
+        f"deterministic output; sample diversity {vae['diversity']:.1f} ab units.",
+        f"- **Ablation** `regression_rarity` (the regressor with the VAE's rarity weighting): colourfulness "
+        f"{rar['colorfulness']:.1f} (|ΔCF| {rar['delta_colorfulness']:.1f}), PSNR {rar['psnr'] - reg['psnr']:+.2f} dB "
+        f"against plain regression and {rar['psnr'] - vae['psnr']:+.2f} dB against the VAE, feature distance "
+        f"{rar['feature_distance']:.2f}.",
+        f"- **Without the perceptual loss** the VAE scores PSNR {nop['psnr']:.2f} dB, SSIM {nop['ssim']:.3f}, "
+        f"feature distance {nop['feature_distance']:.2f}, sample diversity {nop['diversity']:.1f}, sampled "
+        f"colourfulness {nop['sample_colorfulness']:.1f}, best-of-{n} PSNR {nop['best_of_n_psnr']:.2f} dB.",
+        f"- Sampling temperature (validation split, table below): best-of-{n} PSNR is highest at "
+        f"T = {best_t['temperature']:g} ({best_t['best_of_n_psnr']:.2f} dB); at T = {t[-1]['temperature']:g} the "
+        f"sampled colourfulness is {t[-1]['sample_colorfulness']:.1f} and the diversity {t[-1]['diversity']:.1f}.",
+        f"- The most colourful learned model ({learned[1]}, {learned[0]:.1f}) is "
+        f"{'below' if learned[0] < vae['gt_colorfulness'] else 'not below'} the ground truth's colourfulness "
+        f"({vae['gt_colorfulness']:.1f} on average)."])
+
+
+# ------------------------------------------------------------------------------ README.md
+
+def headline() -> str:
+    rows = ["| task, budget | data (split) | colorseg | peer / baseline | checkpoint selection |",
+            "|---|---|---|---|---|"]
+    for dataset, title in DATASETS.items():
+        ours, peer = segment_pair(dataset)
+        rows.append(
+            f"| segmentation, {ours['budget_seconds'] / 60:.0f} min | {title} ({ours['split']}) | "
+            f"mean IoU {ours['mean_iou']:.3f}{rand_error(ours)} | {peer['tool']}: mean IoU {peer['mean_iou']:.3f}"
+            f"{rand_error(peer)} | colorseg: {field(ours, 'selection', f'colorseg_{dataset}.json')}; "
+            f"smp: {peer.get('selection', PEER_SELECTION)} |")
+    r = colorize_results()
+    vae = r["vae"]
+    baselines = "; ".join(f"{COLORIZE_NAMES[m]}: {colour_summary(x)}" for m, x in r.items() if m != "vae")
+    rows.append(
+        f"| colorization, {vae['budget_seconds'] / 60:.0f} min | BSDS500 ({vae['split']}) | "
+        f"VAE: {colour_summary(vae)}; "
+        f"best-of-{vae['n_samples']} PSNR (oracle) {vae['best_of_n_psnr']:.2f} dB | {baselines} | "
+        f"{vae.get('selection', COLORIZE_SELECTION)} |")
+    return "\n".join(rows)
+
+
+BLOCKS = {
+    "segment": segment_table,
+    "segment_reading": segment_reading,
+    "colorize": colorize_table,
+    "colorize_reading": colorize_reading,
+    "temperature": temperature_table,
+    "inference": lambda: inference.render_table(load("inference.json")),
+    "inference_reading": lambda: inference.render_reading(load("inference.json")),
+    "headline": headline,
+    "inference_summary": lambda: inference.render_summary(load("inference.json")),
+    "batch_memory": lambda: batch_memory.render_table(load("batch_memory.json")),
+    "demo": lambda: demo_runtime.render(load("demo.json")),
+}
+
+
+# ------------------------------------------------------------------------------ blocks
+
+def blocks(text: str, where: str) -> list[tuple[str, int, int]]:
+    """(name, start of the content, end of the content) of every marker pair, in order."""
+    found, open_ = [], None
+    for m in MARKER.finditer(text):
+        name, kind = m.groups()
+        line = text.count("\n", 0, m.start()) + 1
+        if kind == "start":
+            if open_:
+                raise TableError(f"{where}:{line}: '{name}:start' inside the open block '{open_[0]}'")
+            open_ = (name, m.end())
+        elif not open_ or open_[0] != name:
+            raise TableError(f"{where}:{line}: '{name}:end' without '{name}:start'")
+        else:
+            found.append((name, open_[1], m.start()))
+            open_ = None
+    if open_:
+        raise TableError(f"{where}: '{open_[0]}:start' without '{open_[0]}:end'")
+    for name, _, _ in found:
+        if name not in BLOCKS:
+            raise TableError(f"{where}: no renderer for block '{name}' (add it to BLOCKS in benchmarks/tables.py)")
+    return found
+
+
+def regenerate(text: str, where: str, rendered: dict[str, str]) -> str:
+    """``text`` with every block's content replaced by its renderer's output."""
+    out, pos = [], 0
+    for name, start, end in blocks(text, where):
+        if name not in rendered:
+            rendered[name] = BLOCKS[name]()
+        out += [text[pos:start], f"\n{rendered[name]}\n"]
+        pos = end
+    return "".join(out) + text[pos:]
+
+
+def expected() -> dict[Path, tuple[str, str]]:
+    """{README: (current text, regenerated text)}; every block in BLOCKS must appear somewhere."""
+    rendered: dict[str, str] = {}
+    result = {}
+    for path in READMES:
+        text = path.read_text()
+        result[path] = (text, regenerate(text, str(path.relative_to(REPO)), rendered))
+    if missing := set(BLOCKS) - set(rendered):
+        raise TableError(f"no markers for block(s) {', '.join(sorted(missing))} in README.md or benchmarks/README.md")
+    return result
+
+
+def write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def update() -> None:
+    """Rewrite the READMEs whose blocks differ from the JSON (what the benchmark scripts call last)."""
+    for path, (old, new) in expected().items():
+        if old != new:
+            write_atomic(path, new)
+            print(f"tables: rewrote {path.relative_to(REPO)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--check", action="store_true", help="only compare; exit 1 with a diff if a block differs")
+    args = ap.parse_args(argv)
+    try:
+        if not args.check:
+            update()
+            return 0
+        pages = expected()
+    except TableError as err:
+        print(f"tables: error: {err}", file=sys.stderr)
+        return 2
+    for path, (old, new) in pages.items():
+        name = str(path.relative_to(REPO))
+        sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), new.splitlines(True), name,
+                                                   f"{name} (from the JSON)"))
+    return int(any(old != new for old, new in pages.values()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
