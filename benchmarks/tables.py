@@ -227,7 +227,10 @@ def regenerate(text: str, where: str, rendered: dict[str, str]) -> str:
     out, pos = [], 0
     for name, start, end in blocks(text, where):
         if name not in rendered:
-            rendered[name] = BLOCKS[name]()
+            try:
+                rendered[name] = BLOCKS[name]()
+            except KeyError as err:
+                raise TableError(f"{where}: block '{name}': key {err} missing in its JSON") from err
         out += [text[pos:start], f"\n{rendered[name]}\n"]
         pos = end
     return "".join(out) + text[pos:]
