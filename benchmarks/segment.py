@@ -9,8 +9,11 @@ wall-clock budget (``--trainer.max_time``), evaluates the best checkpoint with
 ``benchmarks/results/colorseg_<dataset>.json``. With ``--smp-python`` it also runs the peer
 baseline (``benchmarks/smp_baseline.py``, segmentation_models_pytorch in its own venv) under
 the same budget. Finally it renders ``benchmarks/README.md``'s results table from all JSONs.
-Splits: ISBI trains on slices 0-23 and reports on held-out slices 24-29; CamVid trains on
-train (367), validates on val (101) and reports on test (233), 240x180, void ignored.
+Splits: ISBI trains colorseg on slices 0-19, chooses its checkpoint on 20-23 and reports on
+24-29 (the peer, which does no selection, trains on 0-23); CamVid trains on train (367),
+validates on val (101) and reports on test (233), 240x180, void ignored. ``--isbi-cv-minutes M``
+also runs ``colorseg segment cv`` (5 folds over slices 0-23, M minutes each, the same test
+slices 24-29) and writes ``colorseg_isbi2012_cv.json``.
 """
 
 from __future__ import annotations
@@ -89,7 +92,7 @@ def bench_colorseg(dataset: str, minutes: float, data_root: Path) -> dict:
 
     result = {
         "tool": "colorseg U-Net", "dataset": dataset,
-        "split": "train slices 0-23, eval slices 24-29" if dataset == "isbi2012"
+        "split": "train slices 0-19, val 20-23, test 24-29" if dataset == "isbi2012"
         else "train 367 / val 101 / test 233 at 240x180, void ignored",
         "selection": "best checkpoint by validation mean IoU; test split never used for selection",
         "budget_seconds": minutes * 60, "wall_seconds": fit_s,
@@ -103,6 +106,62 @@ def bench_colorseg(dataset: str, minutes: float, data_root: Path) -> dict:
         result["adapted_rand_error"] = metrics["adapted_rand_error"]
     write_json(RESULTS / f"colorseg_{dataset}.json", result)
     return result
+
+
+def bench_isbi_cv(minutes: float, data_root: Path, folds: int = 5) -> dict:
+    """``colorseg segment cv`` on ISBI: ``folds`` fold models over slices 0-23 (``minutes`` each),
+    tested on slices 24-29, and their ensemble; writes ``colorseg_isbi2012_cv.json``."""
+    out = HERE / "runs" / "isbi2012_cv"
+    budget = f"00:00:{int(minutes):02d}:{int(minutes * 60) % 60:02d}"
+    wall, peak = run_measured([sys.executable, "-m", "colorseg", "segment", "cv", "--folds", str(folds),
+                               "--output", str(out), "-c", "configs/segment/isbi2012.yaml",
+                               f"--trainer.max_time={budget}",
+                               f"--data.root={data_root / 'isbi2012'}", "--trainer.enable_progress_bar=false"],
+                              HERE / "runs" / "isbi2012_cv.log")
+    cv = json.loads((out / "cv.json").read_text())
+    fold_steps = [json.loads((out / f"fold{f}" / "throughput.json").read_text()) for f in range(folds)]
+    import torch
+
+    result = {
+        "tool": "colorseg U-Net", "dataset": "isbi2012", "folds": folds,
+        "split": f"test slices 24-29 held out; {folds}-fold cross-validation over slices 0-23",
+        "selection": "each fold's best checkpoint by its validation fold's mean IoU; test never used",
+        "budget_seconds_per_fold": minutes * 60, "wall_seconds": wall, "peak_rss_mib": peak,
+        "train_images_per_s": sum(t["images"] for t in fold_steps) / sum(t["seconds"] for t in fold_steps),
+        "threads": THREADS or torch.get_num_threads(), "torch_version": torch.__version__,
+        "test_summary": cv["test_summary"], "val_summary": cv["val_summary"],
+        "ensemble_test": {k: cv["ensemble_test"][k] for k in
+                          ("mean_iou", "mean_dice", "pixel_accuracy", "adapted_rand_error", "per_class")},
+    }
+    write_json(RESULTS / "colorseg_isbi2012_cv.json", result)
+    return result
+
+
+def render_cv_table() -> str:
+    """Markdown: ISBI 5-fold results on the test slices (mean ± std over fold models, ensemble)."""
+    path = RESULTS / "colorseg_isbi2012_cv.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"missing benchmark result {path}")
+    r = json.loads(path.read_text())
+    t, v, e = r["test_summary"], r["val_summary"], r["ensemble_test"]
+
+    def pm(d: dict) -> str:
+        return f"{d['mean']:.3f} ± {d['std']:.3f}"
+
+    head = ("| evaluated on | model | mean IoU | mean Dice | adapted Rand error (scikit-image, 4-connected) | "
+            "membrane IoU | cell IoU |")
+    rows = [head, "|---|---|---|---|---|---|---|",
+            f"| test slices 24-29 | {r['folds']} fold models (mean ± std) | {pm(t['mean_iou'])} | "
+            f"{pm(t['mean_dice'])} | {pm(t['adapted_rand_error'])} | {pm(t['per_class']['membrane']['iou'])} | "
+            f"{pm(t['per_class']['cell']['iou'])} |",
+            f"| test slices 24-29 | ensemble of the {r['folds']} | {e['mean_iou']:.3f} | {e['mean_dice']:.3f} | "
+            f"{e['adapted_rand_error']:.3f} | {e['per_class']['membrane']['iou']:.3f} | "
+            f"{e['per_class']['cell']['iou']:.3f} |",
+            f"| own validation fold (chose the checkpoint: optimistic) | {r['folds']} fold models | "
+            f"{pm(v['mean_iou'])} | {pm(v['mean_dice'])} | {pm(v['adapted_rand_error'])} | "
+            f"{pm(v['per_class']['membrane']['iou'])} | {pm(v['per_class']['cell']['iou'])} |"]
+    return (f"{r['split']}; {r['budget_seconds_per_fold'] / 60:.0f} min of training per fold, "
+            f"{r['threads']} thread(s); ± is the sample standard deviation over folds.\n\n" + "\n".join(rows))
 
 
 def write_json(path: Path, data: dict) -> None:
@@ -140,21 +199,13 @@ def render_table() -> str:
     return "\n".join(out)
 
 
-def update_readme(table: str, marker: str = "segment") -> None:
-    """Replace the block between ``<!-- {marker}:start/end -->`` in benchmarks/README.md."""
-    readme = HERE / "README.md"
-    text = readme.read_text() if readme.exists() else ""
-    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
-    block = f"{start}\n{table}\n{end}"
-    text = text.split(start)[0] + block + text.split(end)[1] if start in text else text + "\n" + block + "\n"
-    readme.write_text(text)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--datasets", nargs="+", default=["isbi2012", "camvid"])
     ap.add_argument("--isbi-minutes", type=float, default=10)
     ap.add_argument("--camvid-minutes", type=float, default=30)
+    ap.add_argument("--isbi-cv-minutes", type=float, default=None,
+                    help="also run 5-fold cross-validation on ISBI, this many minutes per fold")
     ap.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--smp-python", default=None, help="python of a venv with segmentation_models_pytorch")
     ap.add_argument("--tools", nargs="+", default=["colorseg", "smp"], choices=["colorseg", "smp"],
@@ -181,9 +232,12 @@ def main() -> None:
                      *(["--threads", str(THREADS)] if THREADS else []),
                      "--budget-seconds", str(int(minutes * 60)), "--data-root", str(args.data_root),
                      "--output", str(RESULTS / f"smp_{dataset}.json")], HERE / "runs" / f"smp_{dataset}.log")
-    table = render_table()
-    update_readme(table)
-    print(table)
+        if args.isbi_cv_minutes:
+            print(json.dumps(bench_isbi_cv(args.isbi_cv_minutes, args.data_root), indent=2)[:2000])
+    import tables
+
+    tables.update()
+    print(render_table())
 
 
 if __name__ == "__main__":

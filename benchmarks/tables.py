@@ -185,6 +185,7 @@ def headline() -> str:
 BLOCKS = {
     "segment": segment_table,
     "segment_reading": segment_reading,
+    "segment_cv": segment.render_cv_table,
     "colorize": colorize_table,
     "colorize_reading": colorize_reading,
     "temperature": temperature_table,

@@ -3,7 +3,7 @@
 The test set is carved first (``data.test_names`` or ``data.test_fraction``) and is the same for
 every fold; the folds split what is left. For each fold ``f`` of ``K``:
 
-1. train with ``--data.num_folds=K --data.fold=f`` (the best checkpoint and the plateau schedule
+1. train with ``--data.num_folds=K --data.fold=f`` (a config's ``val_names`` are dropped; the best checkpoint and the plateau schedule
    are chosen on validation fold ``f``);
 2. evaluate its best checkpoint on its validation fold (``test-val``: used for selection, so an
    optimistic estimate, reported as such) and on the test split (``test-test``: held out).
@@ -38,7 +38,7 @@ from colorseg.training.segmenter import SegmenterModule
 
 SUMMARY_KEYS = ("mean_iou", "mean_dice", "pixel_accuracy", "per_image_mean_iou", "mean_boundary_f1",
                 "adapted_rand_error", "vi")
-RESERVED = ("--run_dir", "--data.num_folds", "--data.fold", "--ckpt_path")
+RESERVED = ("--run_dir", "--data.num_folds", "--data.fold", "--data.val_names", "--ckpt_path")
 
 
 def summarize(per_fold: list[dict]) -> dict:
@@ -86,7 +86,8 @@ def cross_validate(fit_args: list[str], folds: int, output: str | Path) -> dict:
         resume = ["--ckpt_path", "last"] if (run_dir / "checkpoints" / "last.ckpt").is_file() else []
         print(f"fold {f}/{folds}: training{' (resumed)' if resume else ''} → {display_path(run_dir)}")
         run_fit(SegmenterModule, SegmentationDataModule,
-                [*fit_args, f"--data.num_folds={folds}", f"--data.fold={f}", "--run_dir", str(run_dir), *resume],
+                [*fit_args, "--data.val_names=null", f"--data.num_folds={folds}", f"--data.fold={f}",
+                 "--run_dir", str(run_dir), *resume],
                 task="segment")
         _evaluate_fold(run_dir)
 

@@ -113,6 +113,8 @@ class SegmentationDataModule(pl.LightningDataModule):
                                             what="test_names")
             else:
                 pool, test = split_by_fraction(pool, hp.test_fraction, hp.split_seed, what="test_fraction")
+        if hp.val_names and hp.num_folds:
+            raise ConfigError("data.val_names and data.num_folds both choose the validation split: set one")
         if "val" in predefined:
             train, val = pool, predefined["val"]
         elif hp.val_names:
