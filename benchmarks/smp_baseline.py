@@ -125,7 +125,8 @@ def train(model, x, y, cfg, budget, seed):
 
 @torch.no_grad()
 def evaluate(model, x, y, n_classes, isbi):
-    """Dataset-level confusion matrix metrics (+ adapted Rand error for ISBI)."""
+    """Dataset-level confusion matrix metrics (+ for ISBI, scikit-image's adapted Rand error on
+    4-connected cell regions, as colorseg.metrics.regions: not the ISBI leaderboard's Rand score)."""
     model.eval()
     conf = np.zeros((n_classes, n_classes), np.int64)
     infer_s, are = [], []

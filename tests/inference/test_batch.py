@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -114,14 +115,21 @@ def test_missing_empty_and_unwritable_paths_raise_clear_errors(tmp_path, segment
         collect_inputs(tmp_path / "empty")
     _images(tmp_path / "in", ["a.png"])
     (tmp_path / "a_file").write_text("x")
-    with pytest.raises(DataError, match="cannot create output folder .*a_file"):
-        predict_folder(segmenter, tmp_path / "in", tmp_path / "a_file" / "out", progress=False)
+    # folders that cannot be made even by root: one under a regular file, and a regular file itself
+    for target in (tmp_path / "a_file" / "out", tmp_path / "a_file"):
+        with pytest.raises(DataError, match=f"cannot create output folder {re.escape(display_path(target))}:"):
+            predict_folder(segmenter, tmp_path / "in", target, progress=False)
+    assert (tmp_path / "a_file").read_text() == "x"  # the file was left as it was
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
+                    reason="root ignores permission bits (the unwritable-path cases above run for root too)")
+def test_read_only_output_folder_raises_clear_error(tmp_path, segmenter) -> None:
+    _images(tmp_path / "in", ["a.png"])
     locked = tmp_path / "locked"
     locked.mkdir()
     locked.chmod(0o500)
     try:
-        if os.access(locked, os.W_OK):
-            pytest.skip("running as root: permissions are not enforced")
         with pytest.raises(DataError, match="not writable|cannot create"):
             predict_folder(segmenter, tmp_path / "in", locked / "out", progress=False)
     finally:
@@ -145,14 +153,30 @@ def test_segmenter_batches_lists_and_numpy_stacks(segmenter) -> None:
 
 
 def test_channels_last_and_bf16_agree_with_eager() -> None:
+    """On a trained model (an untrained one outputs near-uniform probabilities, which any precision
+    reproduces): bf16 keeps ≥ 99 % of the labels (measured 99.9 %) and the probabilities within
+    0.005 on average (measured 0.0006)."""
+    from colorseg.data.synthetic import make_shapes_sample
+
     torch.manual_seed(0)
-    module = SegmenterModule(class_names=["a", "b", "c"], in_channels=1, depth=2, base_width=8)
-    image = np.random.default_rng(0).random((37, 45)).astype(np.float32)
-    _, eager = Segmenter(module, channels_last=False).predict(image, return_probs=True)
+    module = SegmenterModule(class_names=["bg", "circle", "square", "triangle"], depth=2, base_width=8, loss="ce")
+    pairs = [make_shapes_sample(0, i, 48) for i in range(4)]
+    images = torch.from_numpy(np.stack([p[0] for p in pairs]).transpose(0, 3, 1, 2).copy())
+    masks = torch.from_numpy(np.stack([p[1] for p in pairs]))
+    opt = torch.optim.Adam(module.parameters(), lr=1e-2)
+    for _ in range(40):
+        opt.zero_grad()
+        module.criterion(module(images), masks)["loss"].backward()
+        opt.step()
+    image, target = (a[:37, :45] for a in make_shapes_sample(0, 0, 48))  # odd size
+    labels, eager = Segmenter(module, channels_last=False).predict(image, return_probs=True)
+    assert (labels == target).mean() > 0.85 and len(np.unique(labels)) >= 3  # non-trivial outputs
+    assert eager.max(0).mean() > 0.7  # confident, not near-uniform
     _, cl = Segmenter(module, channels_last=True).predict(image, return_probs=True)
     np.testing.assert_allclose(cl, eager, atol=1e-5)
-    _, bf = Segmenter(module, bf16=True).predict(image, return_probs=True)
-    assert np.abs(bf - eager).mean() < 0.02
+    bf_labels, bf = Segmenter(module, bf16=True).predict(image, return_probs=True)
+    assert (bf_labels == labels).mean() >= 0.99
+    assert np.abs(bf - eager).mean() < 0.005
 
 
 def test_cli_segment_predict_with_tiling_options(tmp_path, capsys) -> None:

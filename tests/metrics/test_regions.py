@@ -1,4 +1,5 @@
-"""Region metrics (adapted Rand error, variation of information) on hand-built cell images."""
+"""Region metrics (scikit-image's adapted Rand error on 4-connected regions, variation of
+information) on hand-built cell images, with the pair counts worked out by hand."""
 
 from __future__ import annotations
 
@@ -43,7 +44,11 @@ def test_merging_two_cells_is_a_merge_error() -> None:
     target = two_cells()
     pred = np.ones_like(target)  # membrane erased → one region covering both cells
     s = region_scores(pred, target)
-    assert s["adapted_rand_error"] > 0.1
+    # scikit-image's pair counts over the 56 ground-truth cell pixels (membrane ignored), each
+    # Σn² − n: both maps Σ p_ij² = 2·28² − 56 = 1512, ground truth 1512, prediction 56² − 56 = 3080
+    assert s["rand_precision"] == pytest.approx(1512 / 1512)
+    assert s["rand_recall"] == pytest.approx(1512 / 3080)  # = 27/55: the merge lowers recall
+    assert s["adapted_rand_error"] == pytest.approx(1 - 2 * 1512 / (1512 + 3080))  # = 14/41 ≈ 0.341
     assert s["vi_merge"] == pytest.approx(1.0)  # two equal cells in one region: 1 bit
     assert s["vi_split"] == pytest.approx(0.0, abs=1e-12)
     assert s["vi"] == pytest.approx(s["vi_split"] + s["vi_merge"])
@@ -54,7 +59,11 @@ def test_splitting_a_cell_is_a_split_error() -> None:
     pred = target.copy()
     pred[:, 4] = 0  # a false membrane cuts it into two 7×4 regions (+ 7 membrane pixels)
     s = region_scores(pred, target)
-    assert s["adapted_rand_error"] > 0.1
+    # over all 63 pixels: both maps Σ p_ij² − n = 7² + 2·28² − 63 = 1554, ground truth 63² − 63 =
+    # 3906, prediction (regions 7, 28, 28; its background counts as a region) 1554
+    assert s["rand_precision"] == pytest.approx(1554 / 3906)  # = 37/93: the split lowers precision
+    assert s["rand_recall"] == pytest.approx(1554 / 1554)
+    assert s["adapted_rand_error"] == pytest.approx(1 - 2 * 1554 / (3906 + 1554))  # = 28/65 ≈ 0.431
     assert s["vi_merge"] == pytest.approx(0.0, abs=1e-12)
     # H(pred | gt) with region sizes 28, 28, 7 of 63
     expected = -sum(p * math.log2(p) for p in (4 / 9, 4 / 9, 1 / 9))

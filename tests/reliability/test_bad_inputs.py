@@ -192,10 +192,12 @@ def test_fit_on_good_folder_with_unusual_names(tmp_path: Path, capsys) -> None:
 # ----------------------------------------------------------------------- output folders
 
 def _not_writable_targets(tmp_path: Path) -> list[Path]:
+    """Output folders that cannot be made: a path under a regular file and a regular file itself
+    (for root too), and a read-only folder's child (not for root: root ignores permission bits)."""
     blocker = tmp_path / "a_file"
     blocker.write_text("x")
-    targets = [blocker / "out"]  # a path under a regular file can never be created
-    if os.geteuid() != 0:  # root ignores permission bits
+    targets = [blocker / "out", blocker]
+    if os.geteuid() != 0:
         ro = tmp_path / "read_only"
         ro.mkdir()
         ro.chmod(0o500)
@@ -211,7 +213,8 @@ def test_predict_to_unwritable_folder(segment_ckpt: Path, tmp_path: Path, capsys
                      "--output", str(target)])
         err = capsys.readouterr().err
         assert code == 2 and str(target) in err and "Traceback" not in err
-        assert not target.exists()
+        assert not target.is_dir()
+    assert (tmp_path / "a_file").read_text() == "x"  # the blocking file was left as it was
 
 
 def test_fit_to_unwritable_run_dir(tmp_path: Path, capsys) -> None:
@@ -219,6 +222,8 @@ def test_fit_to_unwritable_run_dir(tmp_path: Path, capsys) -> None:
         code = main(["segment", "fit", "-c", TINY, "--run_dir", str(target), "--trainer.enable_progress_bar=false"])
         err = capsys.readouterr().err
         assert code == 2 and "run directory" in err and str(target) in err and "Traceback" not in err
+        assert not target.is_dir()
+    assert (tmp_path / "a_file").read_text() == "x"
 
 
 # -------------------------------------------------------------------------------- configs

@@ -54,11 +54,40 @@ def test_test_command_writes_metrics(tiny_run: Path, tmp_path: Path) -> None:
     for key in ("mean_iou", "mean_dice", "pixel_accuracy", "per_class"):
         assert key in metrics
     assert set(metrics["per_class"]) == {"background", "circle", "square", "triangle"}
-    assert 0 <= metrics["mean_iou"] <= 1
-    assert np.asarray(metrics["confusion"]).sum() == 2 * 48 * 48  # 2 held-out images of 48x48
+    confusion = np.asarray(metrics["confusion"], dtype=np.float64)
+    assert confusion.sum() == 2 * 48 * 48  # 2 held-out images of 48x48
+    # the scores follow from the counts: IoU = tp / (gt + pred − tp) per class, NaN-mean over classes
+    tp, gt, pred = np.diag(confusion), confusion.sum(1), confusion.sum(0)
+    with np.errstate(invalid="ignore"):
+        iou = tp / (gt + pred - tp)
+    for name, value in zip(metrics["per_class"], iou):
+        assert (metrics["per_class"][name]["iou"] is None) == bool(np.isnan(value)), name
+        assert np.isnan(value) or metrics["per_class"][name]["iou"] == pytest.approx(value, rel=1e-9), name
+    assert metrics["mean_iou"] == pytest.approx(np.nanmean(iou), rel=1e-9)
+    assert metrics["pixel_accuracy"] == pytest.approx(tp.sum() / confusion.sum(), rel=1e-9)
     table = (out / "per_image.csv").read_text().splitlines()
     assert len(table) == 1 + metrics["num_images"]
     assert table[0].startswith("name,mean_iou,mean_dice,pixel_accuracy")
+
+
+def test_test_on_validation_split_reproduces_the_logged_validation_scores(tmp_path: Path) -> None:
+    """`segment test` (the inference path: Segmenter rebuilt from the checkpoint) on the validation
+    split gives the val/mean_iou training logged: best.ckpt the highest epoch's, last.ckpt the
+    last epoch's. 4 epochs × 8 passes over the data, so the model predicts more than background."""
+    import pandas as pd
+
+    run = tmp_path / "run"
+    assert main(["segment", "fit", "-c", TINY, "--run_dir", str(run), "--trainer.enable_progress_bar=false",
+                 "--trainer.max_epochs=4", "--data.repeats=8"]) == 0
+    logged = pd.read_csv(run / "logs" / "version_0" / "metrics.csv")["val/mean_iou"].dropna().to_numpy()
+    assert len(logged) == 4  # one per epoch
+    for ckpt, expected in (("best", logged.max()), ("last", logged[-1])):
+        out = tmp_path / ckpt
+        assert main(["segment", "test", "--ckpt", str(run / "checkpoints" / f"{ckpt}.ckpt"), "--split", "val",
+                     "--output", str(out)]) == 0
+        metrics = json.loads((out / "metrics.json").read_text())
+        assert metrics["mean_iou"] == pytest.approx(expected, rel=1e-6), ckpt
+        assert (np.asarray(metrics["confusion"]).sum(0) > 0).sum() >= 2, ckpt  # not all background
 
 
 def test_test_command_with_data_override(tiny_run: Path, tmp_path: Path) -> None:

@@ -74,3 +74,46 @@ def test_non_finite_loss_names_term() -> None:
 def test_bad_scheduler_is_config_error() -> None:
     with pytest.raises(ConfigError, match="scheduler"):
         SegmenterModule(scheduler="warp")
+
+
+def test_validation_logs_every_class_also_when_absent(tmp_path) -> None:
+    """A declared class in neither ground truth nor prediction keeps its ``val/iou_<name>`` column
+    (NaN, written as "nan" by the CSV logger) and is left out of val/mean_iou; fitting, checkpoint
+    monitoring and the CSV log work with it."""
+    import csv
+    from functools import partial
+
+    import lightning.pytorch as pl
+    from lightning.pytorch.callbacks import ModelCheckpoint
+    from lightning.pytorch.loggers import CSVLogger
+    from torch.utils.data import DataLoader
+
+    from colorseg.data.datasets import pad_collate
+
+    def items(batch: dict, drop_triangles: bool) -> list[dict]:
+        masks = torch.where(batch["mask"] == 3, 0, batch["mask"]) if drop_triangles else batch["mask"]
+        return [{"image": im, "mask": m, "name": n, "size": tuple(m.shape)}
+                for im, m, n in zip(batch["image"], masks, batch["name"])]
+
+    classes = ["bg", "circle", "square", "triangle"]
+    train, val = items(_batch(4, 32), False), items(_batch(6, 32), True)  # validation: no triangle pixels
+    loader = partial(DataLoader, collate_fn=partial(pad_collate, ignore_index=255))
+    torch.manual_seed(0)
+    module = SegmenterModule(class_names=classes, in_channels=3, depth=1, base_width=4, scheduler="none")
+    with torch.no_grad():
+        module.net.outc.bias[3] = -1e4  # and the model never predicts one
+    trainer = pl.Trainer(accelerator="cpu", max_epochs=2, logger=CSVLogger(tmp_path), log_every_n_steps=1,
+                         callbacks=[ModelCheckpoint(tmp_path / "ckpt", monitor="val/mean_iou", mode="max")],
+                         enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0)
+    trainer.fit(module, loader(train, batch_size=2, shuffle=True), loader(val, batch_size=2))
+    assert module.val_confusion[3].sum() == 0 and module.val_confusion[:, 3].sum() == 0
+    assert module.val_confusion.sum() == 6 * 32 * 32
+    with open(next(tmp_path.glob("lightning_logs/version_*/metrics.csv")), newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["val/mean_iou"]]
+    assert len(rows) == 2  # one per epoch
+    for row in rows:
+        assert row["val/iou_triangle"] == "nan"  # logged as NaN, not missing
+        ious = [float(row[f"val/iou_{c}"]) for c in classes[:3]]
+        assert all(np.isfinite(ious))
+        assert float(row["val/mean_iou"]) == pytest.approx(np.mean(ious), rel=1e-6)
+    assert trainer.checkpoint_callback.best_model_path  # monitoring val/mean_iou still works

@@ -15,6 +15,10 @@ from colorseg.reports.run_data import RunData, flatten, hardware
 from colorseg.training.checkpoint import load_checkpoint
 from colorseg.training.evaluate import datamodule_from_checkpoint
 
+# what the region metrics are (scikit-image's, not the ISBI leaderboard's; see colorseg.metrics.regions)
+LABELS = {"adapted_rand_error": "adapted Rand error (scikit-image, 4-connected regions)",
+          "vi": "variation of information (4-connected regions)"}
+
 
 def error_map(pred: np.ndarray, target: np.ndarray, ignore_index: int) -> np.ndarray:
     """(H, W) maps → (H, W, 3) float: white correct, red wrong, gray ignored."""
@@ -66,8 +70,9 @@ def render_segment_report(run: RunData, output: Path, n_examples: int = 3) -> Pa
     if m.get("absent_classes"):
         report.text(f"No ground-truth pixels of {', '.join(m['absent_classes'])} in the {m.get('split')} split: "
                     "their rows below are marked absent and the means average over the classes present.")
-    headline = {k: m.get(k) for k in ("mean_iou", "mean_dice", "pixel_accuracy", "per_image_mean_iou",
-                                      "mean_boundary_f1", "adapted_rand_error", "vi") if m.get(k) is not None}
+    headline = {LABELS.get(k, k): m.get(k) for k in ("mean_iou", "mean_dice", "pixel_accuracy", "per_image_mean_iou",
+                                                     "mean_boundary_f1", "adapted_rand_error", "vi")
+                if m.get(k) is not None}
     report.key_values({"run directory": str(run.run_dir), "checkpoint": str(run.checkpoint),
                        "evaluated split": m.get("split"), "images": m.get("num_images"),
                        "split used for selection": reused, **headline})
@@ -99,8 +104,10 @@ def render_segment_report(run: RunData, output: Path, n_examples: int = 3) -> Pa
                   "Rare classes are usually the hard ones")
 
     report.section("Per-image scores")
-    cols = [c for c in ("mean_iou", "mean_dice", "pixel_accuracy", "adapted_rand_error") if c in run.per_image]
-    report.figure(plots.metric_distributions(run.per_image, cols, "Per-image metrics"),
+    ticks = {k: v.replace(" (", "\n(") for k, v in LABELS.items()}  # two-line tick labels
+    cols = [ticks.get(c, c) for c in ("mean_iou", "mean_dice", "pixel_accuracy", "adapted_rand_error")
+            if c in run.per_image]
+    report.figure(plots.metric_distributions(run.per_image.rename(columns=ticks), cols, "Per-image metrics"),
                   "Distribution over test images")
     ranked = run.per_image.dropna(subset=["mean_iou"]).sort_values("mean_iou")
     k = min(n_examples, len(ranked) // 2 or len(ranked))

@@ -5,6 +5,11 @@ Loss = recon(ab) [+ rarity weights] + β(step)·KL(q(z|L,ab) ‖ p(z|L)) [free b
 
 ``kind``: ``vae`` (default), ``regression`` (same decoder, no latent), ``gray`` (ab = 0,
 nothing to train). The VAE without perceptual loss is ``perceptual_weight=0``.
+
+Validation logs, once per epoch, means over validation images: ``val/<term>`` (each image's loss
+terms), ``val/psnr`` and ``val/colorfulness`` (of the deterministic prediction, the prior mean).
+Under DDP each image is counted once, not once per process that validated it (see
+:mod:`colorseg.training.distributed`).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import math
 
 import lightning.pytorch as pl
+import numpy as np
 import torch
 
 from colorseg.data.color import lab_norm_to_rgb, rgb_to_lab_norm
@@ -21,6 +27,7 @@ from colorseg.losses.kl import kl_diag_gaussians, kl_weight, kl_with_free_bits
 from colorseg.metrics.color import colorfulness, psnr
 from colorseg.models.cvae import ConditionalVAE, CVAEConfig
 from colorseg.training.checkpoint import check_finite_weights, checkpoint_metadata
+from colorseg.training.distributed import gather_by_name
 
 KINDS = ("vae", "regression", "gray")
 
@@ -50,6 +57,7 @@ class ColorizerModule(pl.LightningModule):
                                                  posterior_width=posterior_width))
         self.register_buffer("ab_weights", torch.zeros(AB_BINS * AB_BINS))
         self._perceptual = None
+        self._val_records: dict[str, dict[str, float]] = {}
 
     # ------------------------------------------------------------------ model
     @property
@@ -81,7 +89,8 @@ class ColorizerModule(pl.LightningModule):
         if stage == "fit" and hp.rarity_weighting and self.ab_weights.sum() == 0 and self.trainer is not None:
             self.ab_weights.copy_(rarity_weights(self.trainer.datamodule.ab_histogram(), hp.rarity_lambda))
 
-    def _common_step(self, batch: dict, stage: str) -> dict[str, torch.Tensor]:
+    def _common_step(self, batch: dict, stage: str) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """(loss terms, model outputs + ``L``) of a batch; training terms are logged here."""
         hp = self.hparams
         rgb = batch["rgb"]
         L, ab = rgb_to_lab_norm(rgb)
@@ -103,23 +112,40 @@ class ColorizerModule(pl.LightningModule):
             if not torch.isfinite(value):
                 raise FloatingPointError(f"{stage} loss term {name!r} is {value.item()} at step {self.global_step} "
                                          f"(epoch {self.current_epoch})")
-            self.log(f"{stage}/{name}", value, prog_bar=name == "loss", on_step=stage == "train",
-                     on_epoch=True, batch_size=rgb.shape[0], sync_dist=stage != "train")
+            if stage == "train":  # validation terms are recorded per image and reduced at epoch end
+                self.log(f"{stage}/{name}", value, prog_bar=name == "loss", on_step=True, on_epoch=True,
+                         batch_size=rgb.shape[0])
         out["L"] = L
-        return {**terms, **out}
+        return terms, out
 
     def training_step(self, batch: dict, batch_idx: int):
         if self.net is None:
             return None  # the gray baseline has nothing to learn
-        return self._common_step(batch, "train")["loss"]
+        return self._common_step(batch, "train")[0]["loss"]
+
+    def on_validation_epoch_start(self) -> None:
+        self._val_records = {}
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
-        out = self._common_step(batch, "val")
-        prior_ab = self(out["L"])["ab"]  # deterministic prediction (prior mean), as at inference
-        pred = lab_norm_to_rgb(out["L"], prior_ab)[0].permute(1, 2, 0).float().cpu().numpy()
-        target = batch["rgb"][0].permute(1, 2, 0).float().cpu().numpy()
-        self.log("val/psnr", psnr(pred, target), batch_size=1, sync_dist=True)
-        self.log("val/colorfulness", colorfulness(pred), batch_size=1, sync_dist=True)
+        """Records each image's loss terms, PSNR and colourfulness under its name."""
+        for i, name in enumerate(batch["name"]):
+            rgb = batch["rgb"][i:i + 1]
+            terms, out = self._common_step({"rgb": rgb}, "val")
+            prior_ab = self(out["L"])["ab"]  # deterministic prediction (prior mean), as at inference
+            pred = lab_norm_to_rgb(out["L"], prior_ab)[0].permute(1, 2, 0).float().cpu().numpy()
+            target = rgb[0].permute(1, 2, 0).float().cpu().numpy()
+            record = {k: float(v) for k, v in terms.items()}
+            record["psnr"], record["colorfulness"] = float(psnr(pred, target)), float(colorfulness(pred))
+            self._val_records[str(name)] = record
+
+    def on_validation_epoch_end(self) -> None:
+        records = gather_by_name(self._val_records)  # all processes, each image once
+        self._val_records = {}
+        if not records:
+            return
+        for key in next(iter(records.values())):
+            value = float(np.mean([r[key] for r in records.values()]))
+            self.log(f"val/{key}", value, prog_bar=key == "loss", sync_dist=False)
 
     def configure_optimizers(self):
         if self.net is None:

@@ -9,13 +9,15 @@ from __future__ import annotations
 import math
 
 import lightning.pytorch as pl
+import numpy as np
 import torch
 
 from colorseg.errors import ConfigError
 from colorseg.losses.segmentation import SegmentationLoss
-from colorseg.metrics.confusion import ConfusionAccumulator, scores_from_confusion
+from colorseg.metrics.confusion import compute_confusion, nanmean, scores_from_confusion
 from colorseg.models.unet import UNet, UNetConfig
 from colorseg.training.checkpoint import check_finite_weights, checkpoint_metadata
+from colorseg.training.distributed import gather_by_name
 
 SCHEDULERS = ("cosine", "plateau", "none")
 
@@ -31,6 +33,14 @@ class SegmenterModule(pl.LightningModule):
         loss: ``ce`` | ``dice`` | ``dice_ce`` | ``focal``; class_weights (one per class), focal_gamma.
         lr, weight_decay: AdamW. scheduler: ``cosine`` (needs max_epochs or max_steps),
             ``plateau`` (on the monitored validation metric) or ``none``; warmup_steps linear warm-up.
+
+    Validation logs, once per epoch: ``val/<loss term>`` (mean over validation images of each
+    image's loss), ``val/mean_iou``, ``val/mean_dice`` (NaN-means over the classes present in
+    ground truth or prediction), ``val/pixel_accuracy`` and ``val/iou_<class>`` for every declared
+    class (NaN when the class is in neither ground truth nor prediction, so no column goes
+    missing), all from the confusion counts summed over the validation set. Under DDP each image
+    is counted once, not once per process that validated it (see
+    :mod:`colorseg.training.distributed`); :attr:`val_confusion` holds the summed counts.
     """
 
     def __init__(self, class_names: list[str] = ("background", "foreground"),
@@ -53,7 +63,8 @@ class SegmenterModule(pl.LightningModule):
         self.net = UNet(UNetConfig(in_channels=in_channels, num_classes=len(class_names), depth=depth,
                                    base_width=base_width, norm=norm, upsample=upsample, dropout=dropout))
         self.criterion = SegmentationLoss(loss, ignore_index, class_weights, focal_gamma)
-        self.val_metrics = ConfusionAccumulator(len(class_names), ignore_index)
+        self.val_confusion: np.ndarray | None = None  # (K, K) counts of the last validation epoch
+        self._val_records: dict[str, dict] = {}
 
     @property
     def num_classes(self) -> int:
@@ -63,15 +74,21 @@ class SegmenterModule(pl.LightningModule):
         """(B, C, H, W) float in [0, 1] → logits (B, K, H, W)."""
         return self.net((image - self.hparams.mean) / self.hparams.std)
 
-    def _common_step(self, batch: dict, stage: str) -> dict[str, torch.Tensor]:
-        logits = self(batch["image"])
-        terms = self.criterion(logits, batch["mask"])
+    def _loss_terms(self, logits: torch.Tensor, mask: torch.Tensor, stage: str) -> dict[str, torch.Tensor]:
+        terms = self.criterion(logits, mask)
         for name, value in terms.items():
             if not torch.isfinite(value):
                 raise FloatingPointError(f"{stage} loss term {name!r} is {value.item()} at step "
                                          f"{self.global_step} (epoch {self.current_epoch})")
-            self.log(f"{stage}/{name}", value, prog_bar=name == "loss", on_step=stage == "train",
-                     on_epoch=True, batch_size=logits.shape[0], sync_dist=stage != "train")
+        return terms
+
+    def _common_step(self, batch: dict, stage: str) -> dict[str, torch.Tensor]:
+        """Logits and loss terms of a batch, logged per step and per epoch as ``{stage}/{name}``."""
+        logits = self(batch["image"])
+        terms = self._loss_terms(logits, batch["mask"], stage)
+        for name, value in terms.items():
+            self.log(f"{stage}/{name}", value, prog_bar=name == "loss", on_step=True, on_epoch=True,
+                     batch_size=logits.shape[0])
         terms["logits"] = logits
         return terms
 
@@ -79,23 +96,35 @@ class SegmenterModule(pl.LightningModule):
         return self._common_step(batch, "train")["loss"]
 
     def on_validation_epoch_start(self) -> None:
-        self.val_metrics.reset()
+        self._val_records = {}
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
-        out = self._common_step(batch, "val")
-        self.val_metrics.update(out["logits"].argmax(1), batch["mask"], batch["name"])
+        """Records each image's confusion counts and loss terms under its name (reduced at epoch end)."""
+        logits = self(batch["image"])
+        confusion = compute_confusion(logits.argmax(1), batch["mask"], self.num_classes,
+                                      self.hparams.ignore_index).cpu().numpy()
+        for i, name in enumerate(batch["name"]):
+            terms = self._loss_terms(logits[i:i + 1], batch["mask"][i:i + 1], "val")
+            self._val_records[str(name)] = {"confusion": confusion[i],
+                                            "terms": {k: float(v) for k, v in terms.items()}}
 
     def on_validation_epoch_end(self) -> None:
-        total = torch.as_tensor(self.val_metrics.total, device=self.device, dtype=torch.float64)
-        total = self.trainer.strategy.reduce(total, reduce_op="sum")
+        records = gather_by_name(self._val_records)  # all processes, each image once
+        self._val_records = {}
+        total = np.zeros((self.num_classes, self.num_classes), dtype=np.int64)
+        for record in records.values():
+            total += record["confusion"]
+        self.val_confusion = total
+        if records:
+            for term in next(iter(records.values()))["terms"]:
+                value = float(np.mean([r["terms"][term] for r in records.values()]))
+                self.log(f"val/{term}", value, prog_bar=term == "loss", sync_dist=False)
         scores = scores_from_confusion(total)
-        iou, dice = torch.as_tensor(scores["iou"]), torch.as_tensor(scores["dice"])
-        self.log("val/mean_iou", float(iou.nanmean()), prog_bar=True, sync_dist=False)
-        self.log("val/mean_dice", float(dice.nanmean()), sync_dist=False)
+        self.log("val/mean_iou", float(nanmean(scores["iou"])), prog_bar=True, sync_dist=False)
+        self.log("val/mean_dice", float(nanmean(scores["dice"])), sync_dist=False)
         self.log("val/pixel_accuracy", float(scores["pixel_accuracy"]), sync_dist=False)
         for k, name in enumerate(self.hparams.class_names):
-            if not math.isnan(iou[k]):
-                self.log(f"val/iou_{name}", float(iou[k]), sync_dist=False)
+            self.log(f"val/iou_{name}", float(scores["iou"][k]), sync_dist=False)  # NaN: class absent
 
     def configure_optimizers(self):
         hp = self.hparams
