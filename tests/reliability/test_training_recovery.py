@@ -26,9 +26,9 @@ from colorseg.training.checkpoint import load_checkpoint
 
 HERE = Path(__file__).resolve().parent
 TINY = str(HERE.parents[1] / "configs" / "segment" / "synthetic_tiny.yaml")
-# 20 synthetic images → 16 training (4 steps of 4 per epoch) and 4 validation; cosine schedule
+# 25 synthetic images → 5 test, 5 validation, 15 training (4 steps of ≤ 4 per epoch); cosine schedule
 RUN = ["-c", TINY, "--seed_everything=3", "--trainer.deterministic=true", "--trainer.enable_progress_bar=false",
-       "--trainer.max_epochs=3", "--data.num_images=20", "--model.scheduler=cosine"]
+       "--trainer.max_epochs=3", "--data.num_images=25", "--model.scheduler=cosine"]
 STEPS_PER_EPOCH = 4
 
 

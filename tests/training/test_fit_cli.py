@@ -93,8 +93,11 @@ def test_test_on_validation_split_reproduces_the_logged_validation_scores(tmp_pa
 def test_test_command_with_data_override(tiny_run: Path, tmp_path: Path) -> None:
     out = tmp_path / "eval"
     assert main(["segment", "test", "--ckpt", str(tiny_run / "checkpoints" / "best.ckpt"),
-                 "--output", str(out), "--data.num_images=20", "--data.val_fraction", "0.5"]) == 0
-    assert json.loads((out / "metrics.json").read_text())["num_images"] == 10
+                 "--output", str(out), "--data.num_images=20", "--data.test_fraction", "0.5"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["num_images"] == 10
+    # the new 20-image pool holds the 8 the checkpoint was trained and validated on: that shows
+    assert metrics["selection_split_reused"] and "in the checkpoint's" in metrics["selection_note"]
 
 
 def test_test_command_rejects_unknown_data_key(tiny_run: Path, capsys) -> None:
