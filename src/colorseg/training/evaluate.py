@@ -4,7 +4,8 @@
 summed confusion counts), ``per_image_mean_iou``, ``per_image_mean_dice``, ``per_class``
 {name: {iou, dice, boundary_f1}}, ``mean_boundary_f1``, ``confusion`` (K×K counts, rows =
 ground truth), ``num_images``, ``split``, ``checkpoint``; for binary data also
-``adapted_rand_error`` and ``vi`` (means over images, see :mod:`colorseg.metrics.regions`).
+``adapted_rand_error`` and ``vi``: scikit-image's adapted Rand error and variation of information
+on 4-connected cell regions, means over images (see :mod:`colorseg.metrics.regions`).
 ``per_class`` entries also carry ``gt_pixels`` and ``present`` (false: the class has no
 ground-truth pixel in the split; its IoU/Dice are then ``null`` or 0 and it is listed in
 ``absent_classes``, never dropped). ``selection_split_reused`` is true when the evaluated
