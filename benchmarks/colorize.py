@@ -29,8 +29,10 @@ from segment import run, run_measured, update_readme, write_json
 CONFIGS = {"vae": "bsds500.yaml", "regression": "bsds500_regression.yaml",
            "no_perceptual": "bsds500_no_perceptual.yaml", "gray": "bsds500_gray.yaml",
            "regression_rarity": "bsds500_regression_rarity.yaml"}
-KEYS = ("psnr", "ssim", "colorfulness", "gt_colorfulness", "delta_colorfulness", "ab_auc",
-        "best_of_n_psnr", "diversity", "sample_colorfulness", "sample_delta_colorfulness", "feature_distance")
+# metrics.json keys copied into results/colorize_<model>.json (meanings: colorseg.training.evaluate_color).
+KEYS = ("psnr", "ssim", "colorfulness", "gt_colorfulness", "delta_colorfulness", "ab_auc", "mean_sample_psnr",
+        "best_of_n_psnr", "diversity", "sample_colorfulness", "sample_delta_colorfulness", "feature_distance",
+        "fd_lite2", "kid_lite2", "kid_lite2_std", "feature_distribution_images", "feature_distribution_note")
 
 
 def inference_seconds(ckpt: Path, photo: Path, repeats: int = 5) -> float:
@@ -106,16 +108,21 @@ def temperature_study(data_root: Path, temperatures: list[float], samples: int) 
     return result
 
 
-def render_temperature_table() -> str:
+def render_temperature_table(result: dict | None = None) -> str:
+    """``colorize_temperature.json`` contents → markdown table (pure; None: read the file, or a hint)."""
     path = RESULTS / "colorize_temperature.json"
-    if not path.exists():
-        return "(run `python benchmarks/colorize.py --temperatures 0.5 1 1.5 2 3`)"
-    r = json.loads(path.read_text())
-    rows = [f"Validation split ({r['rows'][0]['num_images']} images), {r['n_samples']} samples per image:", "",
-            "| temperature | sampled colourfulness | sampled abs dCF | best-of-8 PSNR | diversity |",
-            "|---|---|---|---|---|"]
+    if result is None:
+        if not path.exists():
+            return "(run `python benchmarks/colorize.py --temperatures 0.5 1 1.5 2 3`)"
+        result = json.loads(path.read_text())
+    n = result["n_samples"]
+    rows = [f"Validation split ({result['rows'][0]['num_images']} images), {n} samples per image:", "",
+            (f"| temperature | sampled colourfulness | sampled abs dCF | mean single-sample PSNR (dB) | "
+             f"oracle best-of-{n} PSNR (dB) | diversity |"),
+            "|---|---|---|---|---|---|"]
     rows += [f"| {x['temperature']:g} | {x['sample_colorfulness']:.1f} | {x['sample_delta_colorfulness']:.1f} | "
-             f"{x['best_of_n_psnr']:.2f} | {x['diversity']:.1f} |" for x in r["rows"]]
+             f"{fmt(x.get('mean_sample_psnr'), 2)} | {x['best_of_n_psnr']:.2f} | {x['diversity']:.1f} |"
+             for x in result["rows"]]
     return "\n".join(rows)
 
 
@@ -141,20 +148,36 @@ def measure_memory(model: str, data_root: Path, seconds: int = 60) -> dict:
     return result
 
 
-def render_table() -> str:
+def load_results() -> dict[str, dict]:
+    """model → contents of ``results/colorize_<model>.json``, for the models that have one."""
+    paths = {model: RESULTS / f"colorize_{model}.json" for model in CONFIGS}
+    return {model: json.loads(p.read_text()) for model, p in paths.items() if p.exists()}
+
+
+def render_table(results: dict[str, dict] | None = None) -> str:
+    """model → result JSON (as ``bench_model`` writes it) → markdown table. Pure when ``results`` is
+    given (None: :func:`load_results`). Rows follow ``CONFIGS``; metrics a JSON lacks show "-".
+
+    Headers are markdown-safe versions of ``colorseg.metrics.color.METRIC_LABELS``.
+    """
+    results = load_results() if results is None else results
+    n = next((r.get("n_samples") for r in results.values() if r.get("n_samples")), "N")
     head = ("| model | PSNR (dB) | SSIM | colourfulness (GT) | abs dCF | sampled colourfulness | sampled abs dCF | "
-            "ab AuC | best-of-8 PSNR | diversity | feature dist. | train img/s | infer s (481x321) | peak RSS (MiB) |")
+            f"ab AuC | mean single-sample PSNR (dB) | oracle best-of-{n} PSNR (dB) | diversity | "
+            "perceptual-loss distance (Lite0, training objective) | Fréchet distance (Lite2) | "
+            "KID x10^3 (Lite2, mean ± std) | train img/s | infer s (481x321) | peak RSS (MiB) |")
     rows = [head, "|" + "---|" * (head.count("|") - 1)]
     for model in CONFIGS:
-        path = RESULTS / f"colorize_{model}.json"
-        if not path.exists():
+        if model not in results:
             continue
-        r = json.loads(path.read_text())
-        tp = "-" if r["train_images_per_s"] is None or model == "gray" else f"{r['train_images_per_s']:.1f}"
+        r = results[model]
+        tp = "-" if r.get("train_images_per_s") is None or model == "gray" else f"{r['train_images_per_s']:.1f}"
+        kid = "-" if r.get("kid_lite2") is None else f"{1e3 * r['kid_lite2']:.2f} ± {1e3 * r['kid_lite2_std']:.2f}"
         rows.append(f"| {model} | {r['psnr']:.2f} | {r['ssim']:.3f} | {r['colorfulness']:.1f} ({r['gt_colorfulness']:.1f}) | "
                     f"{r['delta_colorfulness']:.1f} | {fmt(r.get('sample_colorfulness'), 1)} | "
-                    f"{fmt(r.get('sample_delta_colorfulness'), 1)} | {r['ab_auc']:.3f} | {r['best_of_n_psnr']:.2f} | "
-                    f"{r['diversity']:.2f} | {r['feature_distance']:.4f} | {tp} | "
+                    f"{fmt(r.get('sample_delta_colorfulness'), 1)} | {r['ab_auc']:.3f} | "
+                    f"{fmt(r.get('mean_sample_psnr'), 2)} | {r['best_of_n_psnr']:.2f} | {r['diversity']:.2f} | "
+                    f"{r['feature_distance']:.4f} | {fmt(r.get('fd_lite2'), 2)} | {kid} | {tp} | "
                     f"{r['inference_seconds_481x321']:.3f} | {r['peak_rss_mib']:.0f} |")
     return "\n".join(rows)
 

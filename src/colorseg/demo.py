@@ -110,11 +110,14 @@ def run_demo(output: Path, quick: bool = False) -> Path:
     for name, run_dir in runs.items():
         m = load_run(run_dir).test_metrics
         keys = ("mean_iou", "mean_dice", "pixel_accuracy") if name.startswith("segment") else \
-            ("psnr", "colorfulness", "gt_colorfulness", "best_of_n_psnr", "diversity")
+            ("psnr", "colorfulness", "gt_colorfulness", "mean_sample_psnr", "best_of_n_psnr", "diversity")
         rows.append({"run": name, **{k: m.get(k) for k in keys}})
     import pandas as pd
 
-    index.table(pd.DataFrame(rows), caption="Test-set metrics (synthetic data; empty = not applicable)")
+    from colorseg.metrics.color import METRIC_LABELS
+
+    index.table(pd.DataFrame(rows).rename(columns=METRIC_LABELS),
+                caption="Test-set metrics (synthetic data; empty = not applicable)")
     index.section("Reports and comparisons")
     for name, path in reports.items():
         index.link(path.relative_to(output).as_posix(), f"report: {name}")

@@ -45,3 +45,22 @@ def test_diversity_and_best_of_n() -> None:
     b[..., 0] = 1 - b[..., 0]
     assert cm.diversity(np.stack([a, b])) > 0
     assert cm.best_of_n_psnr(np.stack([b, a]), a) == cm.PSNR_CAP
+
+
+def test_mean_sample_psnr_averages_single_samples_and_oracle_takes_the_best() -> None:
+    target = np.zeros((4, 4, 3))
+    exact, off_by_one = target.copy(), np.full((4, 4, 3), 1 / 255)  # PSNR cap and 20·log10(255)
+    samples = np.stack([exact, off_by_one])
+    assert cm.mean_sample_psnr(samples, target) == pytest.approx((cm.PSNR_CAP + 20 * np.log10(255)) / 2)
+    assert cm.best_of_n_psnr(samples, target) == cm.PSNR_CAP
+    assert cm.mean_sample_psnr(samples[1:], target) == pytest.approx(20 * np.log10(255))
+
+
+def test_every_evaluated_key_has_a_label() -> None:
+    from colorseg.training.evaluate_color import DISTRIBUTION_KEYS, METRIC_KEYS
+
+    labelled = set(METRIC_KEYS) | set(DISTRIBUTION_KEYS) - {"feature_distribution_note"}
+    assert labelled <= set(cm.METRIC_LABELS)
+    assert "training objective" in cm.METRIC_LABELS["feature_distance"]
+    assert cm.METRIC_LABELS["best_of_n_psnr"].startswith("oracle")
+    assert not any("FID" in label for label in cm.METRIC_LABELS.values())

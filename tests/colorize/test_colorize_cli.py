@@ -40,10 +40,12 @@ def test_test_command_metrics(tiny_run: Path, tmp_path: Path) -> None:
     assert main(["colorize", "test", "--ckpt", str(tiny_run / "checkpoints" / "last.ckpt"),
                  "--output", str(out), "--samples", "3"]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
-    for key in ("psnr", "ssim", "colorfulness", "delta_colorfulness", "ab_auc", "best_of_n_psnr",
-                "diversity", "feature_distance", "sample_colorfulness", "sample_delta_colorfulness"):
+    for key in ("psnr", "ssim", "colorfulness", "delta_colorfulness", "ab_auc", "mean_sample_psnr", "best_of_n_psnr",
+                "diversity", "feature_distance", "sample_colorfulness", "sample_delta_colorfulness", "fd_lite2",
+                "kid_lite2", "kid_lite2_std"):
         assert isinstance(metrics[key], float), key
-    assert metrics["n_samples"] == 3 and metrics["num_images"] == 2
+    assert metrics["n_samples"] == 3 and metrics["num_images"] == metrics["feature_distribution_images"] == 2
+    assert metrics["best_of_n_psnr"] >= metrics["mean_sample_psnr"]  # the oracle picks the best sample
     assert len((out / "per_image.csv").read_text().splitlines()) == 3
 
 

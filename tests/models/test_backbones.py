@@ -47,6 +47,28 @@ def test_lite0_classifies_imagenet_images(lite0, image, label: int) -> None:
     assert float(probs[label]) > 0.6  # observed 0.79 (cat) and 0.88 (espresso)
 
 
+@pytest.mark.parametrize("image, label, floor", [(data.chelsea, 285, 0.7), (data.coffee, 967, 0.8)],
+                         ids=["chelsea-egyptian_cat", "coffee-espresso"])
+def test_lite2_classifies_imagenet_images(image, label: int, floor: float) -> None:
+    """At its 260 px resolution with mean/std 0.5: observed 0.75 (cat) and 0.87 (espresso)."""
+    lite2 = efficientnet_lite.efficientnet_lite2()
+    image = image()
+    with torch.no_grad():
+        probs = lite2(lite2.normalize(to_input(image, lite2.resolution))).softmax(dim=-1)[0]
+    assert int(probs.argmax()) == label and float(probs[label]) > floor
+
+
+def test_lite2_architecture_matches_its_weights() -> None:
+    lite2 = efficientnet_lite.efficientnet_lite2()
+    state = torch.load(efficientnet_lite.default_weights_path("efficientnet_lite2"), weights_only=True)
+    assert set(state) == set(lite2.state_dict()) and len(lite2._blocks) == 21
+    assert lite2.feature_channels == {"s2": 16, "s4": 24, "s8": 48, "s16": 120, "s32": 352, "head": 1280}
+    with torch.no_grad():
+        x = lite2.normalize(torch.rand(1, 3, 65, 47))
+        assert lite2.pooled(x).shape == (1, 1280)
+        assert torch.allclose(lite2._fc(lite2.pooled(x)), lite2(x))
+
+
 def test_lite0_weights_load_strict_and_match_file(lite0) -> None:
     state = torch.load(efficientnet_lite.default_weights_path(), weights_only=True)
     assert set(state) == set(lite0.state_dict())

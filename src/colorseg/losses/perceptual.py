@@ -103,7 +103,12 @@ class PerceptualLoss(nn.Module):
 
     @torch.no_grad()
     def feature_distance(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        """No-grad metric: (B, 3, H, W) RGB in [0, 1] × 2 → per-image distances (B,)."""
+        """No-grad: (B, 3, H, W) RGB in [0, 1] × 2 → per-image distances (B,).
+
+        This is the loss itself, so as an evaluation metric (``feature_distance`` in
+        ``metrics.json``) it measures the training objective of any model trained with this
+        loss, not an independent quality; see :mod:`colorseg.metrics.feature_distribution`.
+        """
         return self._layer_distances(a, b)
 
     def extra_repr(self) -> str:

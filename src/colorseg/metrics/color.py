@@ -1,12 +1,19 @@
-"""Colorization metrics on RGB images.
+"""Colorization metrics on RGB images, and the one table of their names (:data:`METRIC_LABELS`).
 
 Convention: images are float RGB in [0, 1], compared in the 8-bit range (×255). PSNR uses
 MAX = 255 over all pixels and channels and is capped at :data:`PSNR_CAP` dB for identical
-images (JSON has no infinity). SSIM is scikit-image's on the 8-bit RGB (Gaussian window,
-``channel_axis=-1``). Colourfulness is Hasler & Süsstrunk (2003) on 8-bit RGB; a gray image
-scores 0. The ab error curve follows Zhang et al. (2016): the fraction of pixels whose ab
-error (Euclidean, Lab units) is within a threshold, for thresholds 0..150; its area is
-normalised to [0, 1].
+images (JSON has no infinity). SSIM is scikit-image's ``structural_similarity`` with its
+defaults: a uniform (box) 7 × 7 window (images under 7 px: the largest odd window that fits, at
+least 3), *not* the Gaussian window of Wang et al. (2004); sample covariances; K1 = 0.01,
+K2 = 0.03; ``data_range=255``. Per channel, the SSIM map is averaged after cropping
+(window − 1) / 2 pixels at each border; the three channel means are then averaged. Colourfulness is Hasler &
+Süsstrunk (2003) on 8-bit RGB; a gray image scores 0. The ab error curve follows Zhang et al.
+(2016): the fraction of pixels whose ab error (Euclidean, Lab units) is within a threshold, for
+thresholds 0..150; its area is normalised to [0, 1].
+
+Sampled outputs: :func:`best_of_n_psnr` is an *oracle* (it uses the ground truth to pick the
+sample), so it is only meaningful next to :func:`mean_sample_psnr`, the PSNR a user who takes
+one sample gets on average.
 """
 
 from __future__ import annotations
@@ -18,6 +25,26 @@ from skimage.metrics import structural_similarity
 PSNR_CAP = 100.0
 AUC_THRESHOLDS = np.arange(0, 151)
 
+# metrics.json key → the label reports and benchmark tables show.
+METRIC_LABELS: dict[str, str] = {
+    "psnr": "PSNR (dB)",
+    "ssim": "SSIM",
+    "colorfulness": "colourfulness",
+    "gt_colorfulness": "GT colourfulness",
+    "delta_colorfulness": "|ΔCF|",
+    "ab_auc": "ab AuC",
+    "best_of_n_psnr": "oracle best-of-N PSNR (dB)",
+    "mean_sample_psnr": "mean single-sample PSNR (dB)",
+    "diversity": "diversity",
+    "sample_colorfulness": "sampled colourfulness",
+    "sample_delta_colorfulness": "sampled |ΔCF|",
+    "feature_distance": "perceptual-loss distance (Lite0, training objective)",
+    "fd_lite2": "Fréchet distance (Lite2 features)",
+    "kid_lite2": "KID (Lite2 features)",
+    "kid_lite2_std": "KID std over subsets",
+    "feature_distribution_images": "images in FD / KID",
+}
+
 
 def psnr(pred: np.ndarray, target: np.ndarray) -> float:
     """PSNR in dB of (H, W, 3) float RGB in [0, 1], 8-bit range; capped at PSNR_CAP."""
@@ -28,7 +55,7 @@ def psnr(pred: np.ndarray, target: np.ndarray) -> float:
 
 
 def ssim(pred: np.ndarray, target: np.ndarray) -> float:
-    """SSIM of (H, W, 3) float RGB in [0, 1], in the 8-bit range."""
+    """SSIM of (H, W, 3) float RGB in [0, 1], in the 8-bit range (uniform window, see module docstring)."""
     a, b = np.clip(pred, 0, 1) * 255.0, np.clip(target, 0, 1) * 255.0
     win = min(7, *[(s if s % 2 else s - 1) for s in a.shape[:2]])
     return float(structural_similarity(a, b, data_range=255.0, channel_axis=-1, win_size=max(win, 3)))
@@ -64,5 +91,10 @@ def diversity(samples: np.ndarray) -> float:
 
 
 def best_of_n_psnr(samples: np.ndarray, target: np.ndarray) -> float:
-    """Highest PSNR among N samples (N, H, W, 3) against the target."""
+    """Oracle: the highest PSNR among N samples (N, H, W, 3), chosen with the target (H, W, 3)."""
     return max(psnr(s, target) for s in samples)
+
+
+def mean_sample_psnr(samples: np.ndarray, target: np.ndarray) -> float:
+    """Mean PSNR of single samples: N samples (N, H, W, 3) each against the target (H, W, 3)."""
+    return float(np.mean([psnr(s, target) for s in samples]))

@@ -12,7 +12,7 @@ from colorseg.data.color import recombine, rgb_to_lab_norm
 from colorseg.data.io import atomic_write
 from colorseg.inference.colorizer import Colorizer
 from colorseg.losses.kl import kl_diag_gaussians
-from colorseg.metrics.color import colorfulness
+from colorseg.metrics.color import METRIC_LABELS, colorfulness
 from colorseg.reports import plots
 from colorseg.reports.html import HtmlReport
 from colorseg.reports.run_data import RunData, flatten, hardware
@@ -20,6 +20,9 @@ from colorseg.training.checkpoint import load_checkpoint
 from colorseg.training.evaluate_color import color_datamodule_from_checkpoint
 
 AB = 110.0  # ab_norm → Lab units
+SUMMARY_KEYS = ("psnr", "ssim", "colorfulness", "gt_colorfulness", "delta_colorfulness", "ab_auc", "mean_sample_psnr",
+                "best_of_n_psnr", "diversity", "feature_distance", "fd_lite2", "kid_lite2", "kid_lite2_std",
+                "feature_distribution_images")
 
 
 def _np(rgb: torch.Tensor) -> np.ndarray:
@@ -91,10 +94,14 @@ def render_colorize_report(run: RunData, output: Path, n_samples: int = 4) -> Pa
     report.section("Summary")
     report.key_values({"run directory": str(run.run_dir), "checkpoint": str(run.checkpoint),
                        "model kind": run.config.get("model", {}).get("kind"),
-                       **{k: m.get(k) for k in ("psnr", "ssim", "colorfulness", "gt_colorfulness",
-                                                "delta_colorfulness", "ab_auc", "best_of_n_psnr", "diversity",
-                                                "feature_distance", "num_images", "n_samples")}})
-    report.text(f"PSNR convention: {m.get('psnr_convention', 'RGB, 8-bit range')}.")
+                       **{METRIC_LABELS[k]: m.get(k) for k in SUMMARY_KEYS},
+                       "test images": m.get("num_images"), "samples per image": m.get("n_samples")})
+    report.text(f"PSNR convention: {m.get('psnr_convention', 'RGB, 8-bit range')}. The oracle best-of-N PSNR "
+                "picks each image's best sample with the ground truth; compare it with the mean single-sample "
+                "PSNR. The perceptual-loss distance is measured with the network the VAE's perceptual loss trains "
+                "on; the Fréchet distance and KID use EfficientNet-Lite2, which no loss uses.")
+    if m.get("feature_distribution_note"):
+        report.text(f"Fréchet distance / KID: {m['feature_distribution_note']}.")
     report.section("Timing and hardware")
     report.key_values({**{f"training {k}": v for k, v in (run.throughput or {}).items()}, **hardware()})
     report.section("Data set")

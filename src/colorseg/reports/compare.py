@@ -16,6 +16,7 @@ from scipy import stats
 
 from colorseg.data.io import atomic_write
 from colorseg.errors import ConfigError
+from colorseg.metrics.color import METRIC_LABELS
 from colorseg.reports import plots
 from colorseg.reports.html import HtmlReport
 from colorseg.reports.run_data import RunData
@@ -23,11 +24,13 @@ from colorseg.reports.run_data import RunData
 SUMMARY_KEYS = {
     "segment": ["mean_iou", "mean_dice", "pixel_accuracy", "per_image_mean_iou", "mean_boundary_f1",
                 "adapted_rand_error"],
-    "colorize": ["psnr", "ssim", "colorfulness", "delta_colorfulness", "ab_auc", "best_of_n_psnr", "diversity",
-                 "feature_distance"],
+    "colorize": ["psnr", "ssim", "colorfulness", "delta_colorfulness", "ab_auc", "mean_sample_psnr",
+                 "best_of_n_psnr", "diversity", "feature_distance", "fd_lite2", "kid_lite2", "kid_lite2_std"],
 }
 PAIRED_KEYS = {"segment": ["mean_iou", "mean_dice", "pixel_accuracy"],
-               "colorize": ["psnr", "ssim", "delta_colorfulness", "best_of_n_psnr", "feature_distance"]}
+               "colorize": ["psnr", "ssim", "delta_colorfulness", "mean_sample_psnr", "best_of_n_psnr",
+                            "feature_distance"]}
+LABELS = {"segment": {}, "colorize": METRIC_LABELS}  # metric key → label shown in the HTML
 CURVE_KEYS = {"segment": "val/mean_iou", "colorize": "val/psnr"}
 
 
@@ -106,19 +109,21 @@ def render_comparison(runs: list[RunData], output: Path, example_images=None) ->
                             for n, r in zip(names, runs)])
     paired = pd.concat([paired_table(runs[0].per_image, r.per_image, PAIRED_KEYS[task], n)
                         for n, r in zip(names[1:], runs[1:])], ignore_index=True)
+    labels = LABELS[task]
     report = HtmlReport(f"Comparison of {len(runs)} {task} runs")
     report.section("Summary metrics")
-    report.table(summary, caption="Test-set metrics of each run")
+    report.table(summary.rename(columns=labels), caption="Test-set metrics of each run")
     report.section("Paired per-image differences")
     report.text(f"Differences are run − {names[0]} per test image ({len(runs[0].per_image)} images): mean, "
                 "95 % bootstrap confidence interval (10,000 resamples) and Wilcoxon signed-rank p-value. "
                 "A difference is called significant when its interval excludes 0.")
-    report.table(paired, caption="Paired differences against the reference run")
+    report.table(paired.replace({"metric": labels}), caption="Paired differences against the reference run")
     for metric in PAIRED_KEYS[task]:
         rows = paired[paired["metric"] == metric]
+        label = labels.get(metric, metric)
         if len(rows):
-            report.figure(plots.paired_differences(rows.assign(metric=rows["run"] + ": " + metric)),
-                          f"{metric}: mean difference with 95 % CI")
+            report.figure(plots.paired_differences(rows.assign(metric=rows["run"] + ": " + label)),
+                          f"{label}: mean difference with 95 % CI")
     report.section("Learning curves")
     curve = CURVE_KEYS[task]
     curves = {n: r.log for n, r in zip(names, runs) if curve in r.log}

@@ -2,12 +2,26 @@
 
 Outputs are produced at the input's full resolution (ab predicted at working resolution,
 upsampled, recombined with the original L) and compared with the original colour image.
-``metrics.json`` keys (means over images): ``psnr``, ``ssim``, ``colorfulness`` (of outputs),
-``gt_colorfulness``, ``delta_colorfulness`` (|CF(output) − CF(ground truth)|), ``ab_auc``,
-``best_of_n_psnr``, ``diversity``, ``sample_colorfulness`` and ``sample_delta_colorfulness``
-(over ``n_samples`` samples at ``temperature``: what a user who samples gets),
-``feature_distance`` (frozen EfficientNet-Lite0 features, working resolution), plus
-``num_images``, ``n_samples``, ``temperature``, ``split``, ``checkpoint``.
+``metrics.json`` keys, means over images unless said otherwise (labels:
+:data:`colorseg.metrics.color.METRIC_LABELS`):
+
+* deterministic output (prior mean): ``psnr``, ``ssim``, ``colorfulness``, ``gt_colorfulness``,
+  ``delta_colorfulness`` (|CF(output) − CF(ground truth)|), ``ab_auc``;
+* ``n_samples`` samples at ``temperature`` (what a user who samples gets):
+  ``mean_sample_psnr`` (PSNR of single samples, averaged over samples and images),
+  ``best_of_n_psnr`` (oracle: the best sample chosen *with the ground truth*; compare it with
+  ``mean_sample_psnr``, not with ``psnr``), ``diversity``, ``sample_colorfulness``,
+  ``sample_delta_colorfulness``;
+* ``feature_distance``: the perceptual-loss distance (frozen EfficientNet-Lite0 features at the
+  working resolution), i.e. the training objective of models with ``perceptual_weight > 0``,
+  not an independent measure;
+* set-level, independent of every training loss (:mod:`colorseg.metrics.feature_distribution`):
+  ``fd_lite2`` (Fréchet distance), ``kid_lite2`` / ``kid_lite2_std`` (KID, mean / std over
+  subsets) between EfficientNet-Lite2 features of the deterministic outputs and of the photos,
+  ``feature_distribution_images`` and ``feature_distribution_note`` (FD is biased upward below
+  1280 images); None when the split has fewer than 2 images;
+* ``num_images``, ``n_samples``, ``temperature``, ``split``, ``checkpoint``, ``psnr_convention``.
+
 Conventions: see :mod:`colorseg.metrics.color` (RGB, 8-bit range, PSNR capped at 100 dB).
 """
 
@@ -23,13 +37,16 @@ from tqdm import tqdm
 from colorseg.data.color import recombine, rgb_to_lab_norm
 from colorseg.inference.colorizer import Colorizer
 from colorseg.metrics import color as cm
+from colorseg.metrics.feature_distribution import FeatureDistribution
 from colorseg.training.checkpoint import datamodule_from_checkpoint
 from colorseg.training.color_datamodule import ColorizationDataModule
 from colorseg.training.evaluate import write_results
 
 METRIC_KEYS = ("psnr", "ssim", "colorfulness", "gt_colorfulness", "delta_colorfulness", "ab_auc",
-               "best_of_n_psnr", "diversity", "sample_colorfulness", "sample_delta_colorfulness",
-               "feature_distance")
+               "mean_sample_psnr", "best_of_n_psnr", "diversity", "sample_colorfulness",
+               "sample_delta_colorfulness", "feature_distance")
+DISTRIBUTION_KEYS = ("fd_lite2", "kid_lite2", "kid_lite2_std", "feature_distribution_images",
+                     "feature_distribution_note")
 
 
 def _numpy(rgb: torch.Tensor) -> np.ndarray:
@@ -38,15 +55,20 @@ def _numpy(rgb: torch.Tensor) -> np.ndarray:
 
 def evaluate_colorizer(colorizer: Colorizer, datamodule: ColorizationDataModule, output_dir: str | Path,
                        split: str = "test", n_samples: int = 8, temperature: float = 1.0, seed: int = 0,
-                       feature_backbone: str | None = "efficientnet_lite0", progress: bool = True,
-                       checkpoint: str = "") -> dict:
-    """Evaluate on ``split`` and write ``metrics.json`` and ``per_image.csv`` (see module docstring)."""
+                       feature_backbone: str | None = "efficientnet_lite0", distribution: bool = True,
+                       progress: bool = True, checkpoint: str = "") -> dict:
+    """Evaluate on ``split`` and write ``metrics.json`` and ``per_image.csv`` (see module docstring).
+
+    ``feature_backbone``: the perceptual-loss backbone for ``feature_distance`` (None: skip);
+    ``distribution``: compute the Lite2 Fréchet distance and KID (False: skip).
+    """
     feature = None
     if feature_backbone:
         from colorseg.losses.perceptual import PerceptualLoss
 
         feature = PerceptualLoss(backbone=feature_backbone).to(colorizer.device)
     dataset = datamodule.dataset(split)
+    lite2 = FeatureDistribution(device=colorizer.device) if distribution and len(dataset) >= 2 else None
     generator = torch.Generator(device=colorizer.device).manual_seed(seed)
     rows = []
     for i in tqdm(range(len(dataset)), desc=f"test ({split})", unit="img", disable=not progress):
@@ -61,8 +83,8 @@ def evaluate_colorizer(colorizer: Colorizer, datamodule: ColorizationDataModule,
         samples_np = np.stack([_numpy(s) for s in samples])
         row = {"name": item["name"], "psnr": cm.psnr(pred_np, gt_np), "ssim": cm.ssim(pred_np, gt_np),
                "colorfulness": cm.colorfulness(pred_np), "gt_colorfulness": cm.colorfulness(gt_np),
-               "ab_auc": cm.ab_auc(pred_np, gt_np), "best_of_n_psnr": cm.best_of_n_psnr(samples_np, gt_np),
-               "diversity": cm.diversity(samples_np)}
+               "ab_auc": cm.ab_auc(pred_np, gt_np), "mean_sample_psnr": cm.mean_sample_psnr(samples_np, gt_np),
+               "best_of_n_psnr": cm.best_of_n_psnr(samples_np, gt_np), "diversity": cm.diversity(samples_np)}
         row["delta_colorfulness"] = abs(row["colorfulness"] - row["gt_colorfulness"])
         sample_cf = [cm.colorfulness(s) for s in samples_np]
         row["sample_colorfulness"] = float(np.mean(sample_cf))
@@ -70,9 +92,16 @@ def evaluate_colorizer(colorizer: Colorizer, datamodule: ColorizationDataModule,
         if feature is not None:
             with torch.inference_mode():
                 row["feature_distance"] = float(feature(recombine(L_work, ab), work))
+        if lite2 is not None:
+            lite2.update(pred[None], full)
         rows.append(row)
     table = pd.DataFrame(rows)
     metrics = {k: float(table[k].mean()) for k in METRIC_KEYS if k in table}
+    metrics.update(dict.fromkeys(DISTRIBUTION_KEYS))
+    if lite2 is not None:
+        metrics.update(lite2.compute())
+    elif distribution:
+        metrics["feature_distribution_note"] = f"not computed: the {split} split has fewer than 2 images"
     metrics.update(num_images=len(table), n_samples=n_samples, temperature=temperature, split=split,
                    checkpoint=checkpoint, psnr_convention="RGB, 8-bit range (MAX=255), capped at 100 dB")
     return write_results(output_dir, table, metrics)

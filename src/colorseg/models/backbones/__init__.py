@@ -6,6 +6,11 @@
 * ``vgg16``: torchvision weights downloaded once into torch.hub's cache; ImageNet mean/std;
   layers ``relu1_2`` … ``relu5_3``.
 
+``efficientnet_lite2`` (:func:`colorseg.models.backbones.efficientnet_lite.efficientnet_lite2`)
+is deliberately *not* registered here: it is the evaluation metric's network
+(:mod:`colorseg.metrics.feature_distribution`), and keeping it out of :data:`BACKBONES` keeps it
+out of every training loss, so that metric measures something training does not optimise.
+
 Every backbone follows :class:`FeatureBackbone`: call ``normalize`` on RGB in [0, 1], then
 ``features(x, layers)`` for a dict of named feature maps.
 """
