@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 RESULTS = HERE / "results"
 sys.path.insert(0, str(HERE))
-from segment import run, run_measured, update_readme, write_json
+from segment import run, run_measured, write_json
 
 CONFIGS = {"vae": "bsds500.yaml", "regression": "bsds500_regression.yaml",
            "no_perceptual": "bsds500_no_perceptual.yaml", "gray": "bsds500_gray.yaml",
@@ -231,7 +231,9 @@ def main() -> None:
         raise SystemExit(f"data set not found: {args.data_root / 'bsds500'}")
     if args.temperatures:
         temperature_study(args.data_root, args.temperatures, args.samples)
-        update_readme(render_temperature_table(), marker="temperature")
+        import tables
+
+        tables.update()
         print(render_temperature_table())
         return
     if args.memory_only:
@@ -245,9 +247,10 @@ def main() -> None:
             print(json.dumps(bench_model(model, args.minutes, args.data_root, args.samples), indent=2))
     if (HERE / "runs" / "colorize_vae").is_dir() and (HERE / "runs" / "colorize_regression").is_dir():
         print("figure:", sample_figure(args.data_root))
-    table = render_table()
-    update_readme(table, marker="colorize")
-    print(table)
+    import tables
+
+    tables.update()
+    print(render_table())
 
 
 if __name__ == "__main__":

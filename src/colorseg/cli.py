@@ -96,8 +96,6 @@ def _test(args: argparse.Namespace, extra: list[str]) -> int:
         if metrics["absent_classes"]:
             print(f"warning: no ground-truth pixels of {', '.join(metrics['absent_classes'])} in this split: "
                   "the means average over the classes present", file=sys.stderr)
-        if metrics["selection_split_reused"]:
-            print(f"warning: not a held-out score: {metrics['selection_note']}", file=sys.stderr)
     else:
         from colorseg.inference.colorizer import Colorizer
         from colorseg.training.evaluate_color import (
@@ -117,6 +115,8 @@ def _test(args: argparse.Namespace, extra: list[str]) -> int:
             print(f"Lite2 features: Fréchet distance {metrics['fd_lite2']:.3f}, KID {metrics['kid_lite2']:.5f} "
                   f"± {metrics['kid_lite2_std']:.5f} on {metrics['feature_distribution_images']} images "
                   "(see feature_distribution_note in metrics.json)")
+    if metrics["selection_split_reused"]:
+        print(f"warning: not a held-out score: {metrics['selection_note']}", file=sys.stderr)
     print(f"wrote {output / 'metrics.json'} and {output / 'per_image.csv'}")
     return 0
 

@@ -47,6 +47,15 @@ def test_test_command_metrics(tiny_run: Path, tmp_path: Path) -> None:
     assert metrics["n_samples"] == 3 and metrics["num_images"] == metrics["feature_distribution_images"] == 2
     assert metrics["best_of_n_psnr"] >= metrics["mean_sample_psnr"]  # the oracle picks the best sample
     assert len((out / "per_image.csv").read_text().splitlines()) == 3
+    assert metrics["selection_split_reused"] is False and metrics["split"] == "test"
+
+
+def test_test_command_marks_the_validation_split(tiny_run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "eval_val"
+    assert main(["colorize", "test", "--ckpt", str(tiny_run / "checkpoints" / "last.ckpt"),
+                 "--output", str(out), "--samples", "1", "--split", "val"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["selection_split_reused"] is True and "used for selection" in metrics["selection_note"]
 
 
 def test_predict_writes_original_size_and_grid(tiny_run: Path, tmp_path: Path) -> None:

@@ -20,7 +20,9 @@ upsampled, recombined with the original L) and compared with the original colour
   subsets) between EfficientNet-Lite2 features of the deterministic outputs and of the photos,
   ``feature_distribution_images`` and ``feature_distribution_note`` (FD is biased upward below
   1280 images); None when the split has fewer than 2 images;
-* ``num_images``, ``n_samples``, ``temperature``, ``split``, ``checkpoint``, ``psnr_convention``.
+* ``num_images``, ``n_samples``, ``temperature``, ``split``, ``checkpoint``, ``psnr_convention``;
+  ``selection_split_reused`` (true for ``--split val|train``: not a held-out score) and
+  ``selection_note``.
 
 Conventions: see :mod:`colorseg.metrics.color` (RGB, 8-bit range, PSNR capped at 100 dB).
 """
@@ -103,7 +105,10 @@ def evaluate_colorizer(colorizer: Colorizer, datamodule: ColorizationDataModule,
     elif distribution:
         metrics["feature_distribution_note"] = f"not computed: the {split} split has fewer than 2 images"
     metrics.update(num_images=len(table), n_samples=n_samples, temperature=temperature, split=split,
-                   checkpoint=checkpoint, psnr_convention="RGB, 8-bit range (MAX=255), capped at 100 dB")
+                   checkpoint=checkpoint, psnr_convention="RGB, 8-bit range (MAX=255), capped at 100 dB",
+                   selection_split_reused=split != "test",
+                   selection_note="" if split == "test" else
+                   f"the {split} split was used for {'training' if split == 'train' else 'selection'}")
     return write_results(output_dir, table, metrics)
 
 
