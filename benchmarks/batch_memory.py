@@ -166,17 +166,17 @@ def render_table(result: dict) -> str:
         return f"{mib / 1024:.2f}"
 
     m = result["machine"]
-    lines = [f"{m['cpus']} CPUs, `OMP_NUM_THREADS={m['OMP_NUM_THREADS']}`, torch {m['torch']}, "
-             f"{result['workers']} loader workers:", "",
+    lines = [(f"{m['cpus']} CPUs, `OMP_NUM_THREADS={m['OMP_NUM_THREADS']}`, torch {m['torch']}, "
+             f"{result['workers']} loader workers:"), "",
              "| images | peak RSS | RSS at 25 / 50 / 75 / 100 % of the run | throughput |", "|---|---|---|---|"]
     for n, r in result["runs"].items():
         quartiles = " / ".join(gib(x) for x in r["rss_at_25_50_75_100_percent_mib"])
         lines.append(f"| {int(n):,} | {gib(r['peak_rss_mib'])} GiB | {quartiles} GiB | "
                      f"{r['images_per_s']:.1f} images/s ({r['megapixels_per_s']:.2f} MP/s) |")
     first, *_, last = result["runs"].values()
-    lines += ["", f"{last['images'] / first['images']:.0f} times the images raise the peak by "
+    lines += ["", (f"{last['images'] / first['images']:.0f} times the images raise the peak by "
               f"{gib(last['peak_rss_mib'] - first['peak_rss_mib'])} GiB "
-              f"({result['peak_rss_growth_kib_per_image']:.0f} KiB per extra image)."]
+              f"({result['peak_rss_growth_kib_per_image']:.0f} KiB per extra image).")]
     return "\n".join(lines)
 
 

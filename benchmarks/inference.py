@@ -262,8 +262,8 @@ def render_reading(result: dict) -> str:
 def render_summary(result: dict) -> str:
     """README.md's summary: the segmenter network at each size, and the largest end-to-end run."""
     peak = result["conv_peak"]["gflops"]
-    lines = [f"Inference (`benchmarks/inference.py`, {result['threads']} threads; 3×3-conv peak measured in the "
-             f"same run: {peak:.0f} GFLOP/s). Segmenter network (U-Net depth 4, width 16) on one image:", "",
+    lines = [(f"Inference (`benchmarks/inference.py`, {result['threads']} threads; 3×3-conv peak measured in the "
+             f"same run: {peak:.0f} GFLOP/s). Segmenter network (U-Net depth 4, width 16) on one image:"), "",
              "| size | " + " | ".join(result["variants"]) + " |", "|---|" + "---|" * len(result["variants"])]
     keyed = {(r["size"], r["variant"]): r for r in result["networks"] if r["model"] == "segmenter"}
     for size in result["sizes"]:

@@ -151,15 +151,15 @@ def render_cv_table() -> str:
     head = ("| evaluated on | model | mean IoU | mean Dice | adapted Rand error (scikit-image, 4-connected) | "
             "membrane IoU | cell IoU |")
     rows = [head, "|---|---|---|---|---|---|---|",
-            f"| test slices 24-29 | {r['folds']} fold models (mean ± std) | {pm(t['mean_iou'])} | "
+            (f"| test slices 24-29 | {r['folds']} fold models (mean ± std) | {pm(t['mean_iou'])} | "
             f"{pm(t['mean_dice'])} | {pm(t['adapted_rand_error'])} | {pm(t['per_class']['membrane']['iou'])} | "
-            f"{pm(t['per_class']['cell']['iou'])} |",
-            f"| test slices 24-29 | ensemble of the {r['folds']} | {e['mean_iou']:.3f} | {e['mean_dice']:.3f} | "
+            f"{pm(t['per_class']['cell']['iou'])} |"),
+            (f"| test slices 24-29 | ensemble of the {r['folds']} | {e['mean_iou']:.3f} | {e['mean_dice']:.3f} | "
             f"{e['adapted_rand_error']:.3f} | {e['per_class']['membrane']['iou']:.3f} | "
-            f"{e['per_class']['cell']['iou']:.3f} |",
-            f"| own validation fold (chose the checkpoint: optimistic) | {r['folds']} fold models | "
+            f"{e['per_class']['cell']['iou']:.3f} |"),
+            (f"| own validation fold (chose the checkpoint: optimistic) | {r['folds']} fold models | "
             f"{pm(v['mean_iou'])} | {pm(v['mean_dice'])} | {pm(v['adapted_rand_error'])} | "
-            f"{pm(v['per_class']['membrane']['iou'])} | {pm(v['per_class']['cell']['iou'])} |"]
+            f"{pm(v['per_class']['membrane']['iou'])} | {pm(v['per_class']['cell']['iou'])} |")]
     return (f"{r['split']}; {r['budget_seconds_per_fold'] / 60:.0f} min of training per fold, "
             f"{r['threads']} thread(s); ± is the sample standard deviation over folds.\n\n" + "\n".join(rows))
 

@@ -22,11 +22,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-import batch_memory  # noqa: E402
-import colorize  # noqa: E402
-import demo_runtime  # noqa: E402
-import inference  # noqa: E402
-import segment  # noqa: E402
+import batch_memory
+import colorize
+import demo_runtime
+import inference
+import segment
 
 REPO, RESULTS = segment.REPO, segment.RESULTS
 READMES = (REPO / "README.md", HERE / "README.md")
@@ -134,29 +134,29 @@ def colorize_reading() -> str:
     best_t = max(t, key=lambda x: x["best_of_n_psnr"])
     return "\n".join([
         f"- Training: {min(steps)}–{max(steps)} optimizer steps per learned model in its budget.",
-        f"- **VAE vs `regression`** (same decoder, no latent, plain L1): PSNR {vae['psnr']:.2f} vs "
+        (f"- **VAE vs `regression`** (same decoder, no latent, plain L1): PSNR {vae['psnr']:.2f} vs "
         f"{reg['psnr']:.2f} dB ({vae['psnr'] - reg['psnr']:+.2f}), SSIM {vae['ssim']:.3f} vs {reg['ssim']:.3f}, "
         f"colourfulness {vae['colorfulness']:.1f} vs {reg['colorfulness']:.1f} (|ΔCF| {vae['delta_colorfulness']:.1f} "
         f"vs {reg['delta_colorfulness']:.1f}); the VAE's samples average colourfulness "
         f"{vae['sample_colorfulness']:.1f} (|ΔCF| {vae['sample_delta_colorfulness']:.1f}); ab AuC "
         f"{vae['ab_auc']:.3f} vs {reg['ab_auc']:.3f}; feature distance {vae['feature_distance']:.2f} vs "
-        f"{reg['feature_distance']:.2f} (only the VAE is trained on it, through the perceptual loss).",
-        f"- Best-of-{n} PSNR is an oracle (the sample closest to the ground truth, picked with the ground truth): "
+        f"{reg['feature_distance']:.2f} (only the VAE is trained on it, through the perceptual loss)."),
+        (f"- Best-of-{n} PSNR is an oracle (the sample closest to the ground truth, picked with the ground truth): "
         f"the VAE's is {vae['best_of_n_psnr']:.2f} dB, {vae['best_of_n_psnr'] - vae['psnr']:+.2f} dB over its "
-        f"deterministic output; sample diversity {vae['diversity']:.1f} ab units.",
-        f"- **Ablation** `regression_rarity` (the regressor with the VAE's rarity weighting): colourfulness "
+        f"deterministic output; sample diversity {vae['diversity']:.1f} ab units."),
+        (f"- **Ablation** `regression_rarity` (the regressor with the VAE's rarity weighting): colourfulness "
         f"{rar['colorfulness']:.1f} (|ΔCF| {rar['delta_colorfulness']:.1f}), PSNR {rar['psnr'] - reg['psnr']:+.2f} dB "
         f"against plain regression and {rar['psnr'] - vae['psnr']:+.2f} dB against the VAE, feature distance "
-        f"{rar['feature_distance']:.2f}.",
-        f"- **Without the perceptual loss** the VAE scores PSNR {nop['psnr']:.2f} dB, SSIM {nop['ssim']:.3f}, "
+        f"{rar['feature_distance']:.2f}."),
+        (f"- **Without the perceptual loss** the VAE scores PSNR {nop['psnr']:.2f} dB, SSIM {nop['ssim']:.3f}, "
         f"feature distance {nop['feature_distance']:.2f}, sample diversity {nop['diversity']:.1f}, sampled "
-        f"colourfulness {nop['sample_colorfulness']:.1f}, best-of-{n} PSNR {nop['best_of_n_psnr']:.2f} dB.",
-        f"- Sampling temperature (validation split, table below): best-of-{n} PSNR is highest at "
+        f"colourfulness {nop['sample_colorfulness']:.1f}, best-of-{n} PSNR {nop['best_of_n_psnr']:.2f} dB."),
+        (f"- Sampling temperature (validation split, table below): best-of-{n} PSNR is highest at "
         f"T = {best_t['temperature']:g} ({best_t['best_of_n_psnr']:.2f} dB); at T = {t[-1]['temperature']:g} the "
-        f"sampled colourfulness is {t[-1]['sample_colorfulness']:.1f} and the diversity {t[-1]['diversity']:.1f}.",
-        f"- The most colourful learned model ({learned[1]}, {learned[0]:.1f}) is "
+        f"sampled colourfulness is {t[-1]['sample_colorfulness']:.1f} and the diversity {t[-1]['diversity']:.1f}."),
+        (f"- The most colourful learned model ({learned[1]}, {learned[0]:.1f}) is "
         f"{'below' if learned[0] < vae['gt_colorfulness'] else 'not below'} the ground truth's colourfulness "
-        f"({vae['gt_colorfulness']:.1f} on average)."])
+        f"({vae['gt_colorfulness']:.1f} on average).")])
 
 
 # ------------------------------------------------------------------------------ README.md

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-import tables  # noqa: E402
+import tables
 
 
 @pytest.fixture(scope="module")

@@ -72,8 +72,8 @@ def test_declared_class_without_pixels_is_named() -> None:
 def test_validation_split_without_a_class_warns() -> None:
     dm = SegmentationDataModule(source="synthetic", num_images=12, image_size=32)
     dm.setup()
-    dm._splits["val"].samples = dm._splits["val"].samples[:1]  # noqa: SLF001 - craft a thin split
-    dm._splits["val"]._cache = {0: (np.zeros((8, 8, 3), np.float32), np.zeros((8, 8), np.int64))}  # noqa: SLF001
+    dm._splits["val"].samples = dm._splits["val"].samples[:1]
+    dm._splits["val"]._cache = {0: (np.zeros((8, 8, 3), np.float32), np.zeros((8, 8), np.int64))}
     with pytest.warns(UserWarning, match="validation split has no pixels of circle, square, triangle"):
         dm.check_labels()
 
@@ -121,7 +121,7 @@ def test_metrics_list_absent_classes(tiny_ckpt: Path, tmp_path: Path) -> None:
     dataset = dm.dataset("test")
     for i in range(len(dataset.samples)):  # ground truth: background only
         image, mask = dataset.load_pair(i)
-        dataset._cache[i] = (image, np.zeros_like(mask))  # noqa: SLF001
+        dataset._cache[i] = (image, np.zeros_like(mask))
     metrics = evaluate_segmenter(Segmenter.from_checkpoint(tiny_ckpt), dm, tmp_path, "test", progress=False)
     assert metrics["absent_classes"] == ["circle", "square", "triangle"]
     assert list(metrics["per_class"]) == ["background", "circle", "square", "triangle"]

@@ -103,7 +103,7 @@ def cross_validate(fit_args: list[str], folds: int, output: str | Path) -> dict:
                                   output / "ensemble-test", "test", progress=False,
                                   checkpoint=", ".join(str(p) for p in best),
                                   recorded_splits={"train": sorted(used)})
-    read = lambda p: json.loads(p.read_text())  # noqa: E731
+    read = lambda p: json.loads(p.read_text())
     val = [read(output / f"fold{f}" / "test-val" / "metrics.json") for f in range(folds)]
     test = [read(output / f"fold{f}" / "test-test" / "metrics.json") for f in range(folds)]
     result = {
@@ -121,8 +121,8 @@ def describe(result: dict) -> str:
     """A few lines for the terminal: mean ± std over folds and the ensemble, on the test split."""
     t, e = result["test_summary"], result["ensemble_test"]
     lines = [f"{result['folds']}-fold cross-validation, test split of {result['test_images']} images:",
-             f"  fold models  mean IoU {t['mean_iou']['mean']:.4f} ± {t['mean_iou']['std']:.4f}, "
-             f"mean Dice {t['mean_dice']['mean']:.4f} ± {t['mean_dice']['std']:.4f}",
+             (f"  fold models  mean IoU {t['mean_iou']['mean']:.4f} ± {t['mean_iou']['std']:.4f}, "
+             f"mean Dice {t['mean_dice']['mean']:.4f} ± {t['mean_dice']['std']:.4f}"),
              f"  ensemble     mean IoU {e['mean_iou']:.4f}, mean Dice {e['mean_dice']:.4f}"]
     if "adapted_rand_error" in t:
         lines.append(f"  adapted Rand error (scikit-image, 4-connected regions): folds "

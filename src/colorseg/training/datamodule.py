@@ -6,9 +6,8 @@ from dataclasses import asdict
 from functools import partial
 
 import lightning.pytorch as pl
-from torch.utils.data import DataLoader
-
 from lightning.pytorch.utilities import rank_zero_warn
+from torch.utils.data import DataLoader
 
 from colorseg.data.datasets import SegmentationDataset, pad_collate
 from colorseg.data.label_checks import absent_classes_note, check_training_labels
