@@ -77,15 +77,22 @@ def bench_model(model: str, minutes: float, data_root: Path, samples: int) -> di
 
 
 def reevaluate(model: str, data_root: Path, samples: int) -> dict:
-    """Re-run ``colorize test`` on an existing benchmark run and refresh the metrics in its JSON
-    (training figures are kept): for metrics added after the run was trained."""
+    """Refresh the metrics in an existing benchmark run's JSON (training figures are kept): for
+    metrics added after the run was trained. Re-runs ``colorize test`` unless the run's
+    ``test/metrics.json`` is newer than its checkpoint and already holds every key of :data:`KEYS`
+    with the same number of samples."""
     run_dir = HERE / "runs" / f"colorize_{model}"
     path = RESULTS / f"colorize_{model}.json"
     result = json.loads(path.read_text())
-    run([sys.executable, "-m", "colorseg", "colorize", "test", "--ckpt", str(run_dir / "checkpoints" / "last.ckpt"),
-         "--output", str(run_dir / "test"), "--samples", str(samples), f"--data.root={data_root / 'bsds500'}"],
-        HERE / "runs" / f"colorize_{model}_test.log")
-    metrics = json.loads((run_dir / "test" / "metrics.json").read_text())
+    ckpt, test = run_dir / "checkpoints" / "last.ckpt", run_dir / "test" / "metrics.json"
+    metrics = json.loads(test.read_text()) if test.is_file() else {}
+    fresh = (metrics and test.stat().st_mtime > ckpt.stat().st_mtime and all(k in metrics for k in KEYS)
+             and metrics.get("n_samples") == samples)
+    if not fresh:
+        run([sys.executable, "-m", "colorseg", "colorize", "test", "--ckpt", str(ckpt), "--output", str(test.parent),
+             "--samples", str(samples), f"--data.root={data_root / 'bsds500'}"],
+            HERE / "runs" / f"colorize_{model}_test.log")
+        metrics = json.loads(test.read_text())
     result.update({k: metrics.get(k) for k in KEYS})
     write_json(path, result)
     return result
