@@ -11,9 +11,9 @@ baseline (``benchmarks/smp_baseline.py``, segmentation_models_pytorch in its own
 the same budget. Finally it renders ``benchmarks/README.md``'s results table from all JSONs.
 Splits: ISBI trains colorseg on slices 0-19, chooses its checkpoint on 20-23 and reports on
 24-29 (the peer, which does no selection, trains on 0-23); CamVid trains on train (367),
-validates on val (101) and reports on test (233), 240x180, void ignored. ``--isbi-cv-minutes M``
-also runs ``colorseg segment cv`` (5 folds over slices 0-23, M minutes each, the same test
-slices 24-29) and writes ``colorseg_isbi2012_cv.json``.
+validates on val (101) and reports on test (233), 240x180, void ignored. ``--tools cv`` runs
+``colorseg segment cv`` on ISBI (5 folds over slices 0-23, ``--isbi-cv-minutes`` each, the same
+test slices 24-29) and writes ``colorseg_isbi2012_cv.json``.
 """
 
 from __future__ import annotations
@@ -204,12 +204,12 @@ def main() -> None:
     ap.add_argument("--datasets", nargs="+", default=["isbi2012", "camvid"])
     ap.add_argument("--isbi-minutes", type=float, default=10)
     ap.add_argument("--camvid-minutes", type=float, default=30)
-    ap.add_argument("--isbi-cv-minutes", type=float, default=None,
-                    help="also run 5-fold cross-validation on ISBI, this many minutes per fold")
+    ap.add_argument("--isbi-cv-minutes", type=float, default=5,
+                    help="minutes of training per fold of the ISBI cross-validation (--tools cv)")
     ap.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--smp-python", default=None, help="python of a venv with segmentation_models_pytorch")
-    ap.add_argument("--tools", nargs="+", default=["colorseg", "smp"], choices=["colorseg", "smp"],
-                    help="which tools to run (smp needs --smp-python)")
+    ap.add_argument("--tools", nargs="+", default=["colorseg", "smp"], choices=["colorseg", "smp", "cv"],
+                    help="which runs: colorseg, smp (needs --smp-python), cv (ISBI 5-fold cross-validation)")
     ap.add_argument("--threads", type=int, default=None,
                     help="threads per training process (default: torch's default, all cores)")
     ap.add_argument("--table-only", action="store_true")
@@ -232,8 +232,8 @@ def main() -> None:
                      *(["--threads", str(THREADS)] if THREADS else []),
                      "--budget-seconds", str(int(minutes * 60)), "--data-root", str(args.data_root),
                      "--output", str(RESULTS / f"smp_{dataset}.json")], HERE / "runs" / f"smp_{dataset}.log")
-        if args.isbi_cv_minutes:
-            print(json.dumps(bench_isbi_cv(args.isbi_cv_minutes, args.data_root), indent=2)[:2000])
+            if "cv" in args.tools and dataset == "isbi2012":
+                print(json.dumps(bench_isbi_cv(args.isbi_cv_minutes, args.data_root), indent=2)[:2000])
     import tables
 
     tables.update()
