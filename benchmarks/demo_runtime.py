@@ -26,13 +26,14 @@ sys.path.insert(0, str(HERE))
 from segment import REPO, write_json
 
 
-def measure(full: bool) -> dict:
+def measure(full: bool, keep: Path | None = None) -> dict:
+    """Time one demo run; its output goes to a temporary folder, or to ``keep`` (to look at it)."""
     args = [] if full else ["--quick"]
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="colorseg-demo-") as tmp:
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "colorseg", "demo", "--output", tmp, *args], cwd=REPO, check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run([sys.executable, "-m", "colorseg", "demo", "--output", str(keep or tmp), *args], cwd=REPO,
+                       check=True, stdout=subprocess.DEVNULL)
         seconds = time.perf_counter() - t0
     return {"command": " ".join(["colorseg demo", *args]), "seconds": seconds, "cpus": os.cpu_count(),
             "omp_num_threads": os.environ.get("OMP_NUM_THREADS"), "load_average_1min_at_start": load,
@@ -54,10 +55,11 @@ def render(result: dict) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--full", action="store_true", help="time the full demo instead of --quick")
+    ap.add_argument("--keep", type=Path, default=None, help="write the demo's output here instead of a temp folder")
     args = ap.parse_args()
     path = RESULTS / "demo.json"
     result = json.loads(path.read_text()) if path.exists() else {}
-    result["full" if args.full else "quick"] = measure(args.full)
+    result["full" if args.full else "quick"] = measure(args.full, args.keep)
     write_json(path, result)
     print(render(result))
     import tables
