@@ -42,6 +42,30 @@ def test_segment_report_sections_and_tables(runs) -> None:
     assert (tables / "confusion.csv").is_file() and (tables / "per_image.csv").is_file()
 
 
+def test_reports_mark_scores_on_a_selection_split(runs, tmp_path: Path) -> None:
+    """A run whose test results come from the validation split says so in the title, a warning
+    line and the comparison's 'held out' column; a held-out run does not."""
+    import json
+    import shutil
+
+    for name in ("seg_a", "seg_b"):  # same data and splits: their validation images are the same
+        shutil.copytree(runs[name], tmp_path / f"{name}_val", ignore=shutil.ignore_patterns("test-*", "report*"))
+        assert main(["segment", "test", "--ckpt", str(tmp_path / f"{name}_val" / "checkpoints" / "best.ckpt"),
+                     "--split", "val", "--output", str(tmp_path / f"{name}_val" / "test-test")]) == 0
+    run = tmp_path / "seg_a_val"
+    assert json.loads((run / "test-test" / "metrics.json").read_text())["selection_split_reused"]
+    assert main(["report", str(run)]) == 0
+    html = (run / "report.html").read_text()
+    assert "(scores on a split used for selection, not held out)" in html
+    assert "Not a held-out score: the val split was used for selection." in html
+    held_out = (runs["seg_a"] / "report.html")
+    assert main(["report", str(runs["seg_a"])]) == 0 and "not held out" not in held_out.read_text()
+    for pair, held in (((runs["seg_a"], runs["seg_b"]), [True, True]), ((run, tmp_path / "seg_b_val"), [False, False])):
+        out = tmp_path / f"cmp_{held[0]}.html"
+        assert main(["compare", *map(str, pair), "--output", str(out)]) == 0
+        assert pd.read_csv(tmp_path / f"cmp_{held[0]}_tables" / "summary.csv")["held out"].tolist() == held
+
+
 def test_colorize_report_sections(runs, tmp_path: Path) -> None:
     out = tmp_path / "r" / "col.html"
     assert main(["report", str(runs["col"]), "--output", str(out)]) == 0

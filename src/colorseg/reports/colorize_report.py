@@ -15,7 +15,7 @@ from colorseg.losses.kl import kl_diag_gaussians
 from colorseg.metrics.color import METRIC_LABELS, colorfulness
 from colorseg.reports import plots
 from colorseg.reports.html import HtmlReport
-from colorseg.reports.run_data import RunData, flatten, hardware
+from colorseg.reports.run_data import RunData, flatten, hardware, report_title, selection_warning
 from colorseg.training.checkpoint import load_checkpoint
 from colorseg.training.evaluate_color import color_datamodule_from_checkpoint
 
@@ -31,9 +31,11 @@ def _np(rgb: torch.Tensor) -> np.ndarray:
 
 @torch.inference_mode()
 def analyse(run: RunData, n_grid: int = 4, n_samples: int = 4, max_images: int = 200, seed: int = 0) -> dict:
-    """Model outputs over the test set: grids, ab pixels, latent statistics and calibration data."""
+    """Model outputs over the evaluated split (normally test): grids, ab pixels, latent statistics
+    and calibration data."""
     col = Colorizer.from_checkpoint(run.checkpoint)
-    dataset = color_datamodule_from_checkpoint(load_checkpoint(run.checkpoint, "colorize")).dataset("test")
+    dataset = color_datamodule_from_checkpoint(load_checkpoint(run.checkpoint, "colorize")).dataset(
+        run.test_metrics.get("split", "test"))
     net = col.module.net
     gen = torch.Generator().manual_seed(seed)
     out = {"grid": [], "grid_names": [], "pred_ab": [], "gt_ab": [], "prior_mu": [], "kl": [], "gt_cf": [],
@@ -90,8 +92,10 @@ def render_colorize_report(run: RunData, output: Path, n_samples: int = 4) -> Pa
     tables_dir = output.parent / f"{output.stem}_tables"
     m = run.test_metrics
     data = analyse(run, n_samples=n_samples)
-    report = HtmlReport(f"Colorization report: {run.name}")
+    report = HtmlReport(report_title(f"Colorization report: {run.name}", m))
     report.section("Summary")
+    if selection_warning(m):
+        report.text(selection_warning(m))
     report.key_values({"run directory": str(run.run_dir), "checkpoint": str(run.checkpoint),
                        "model kind": run.config.get("model", {}).get("kind"),
                        **{METRIC_LABELS[k]: m.get(k) for k in SUMMARY_KEYS},

@@ -105,14 +105,16 @@ def render_comparison(runs: list[RunData], output: Path, example_images=None) ->
     check_comparable(runs)
     task = runs[0].task
     names = unique_names(runs)
-    summary = pd.DataFrame([{"run": n, **{k: r.test_metrics.get(k) for k in SUMMARY_KEYS[task]}}
+    summary = pd.DataFrame([{"run": n, "held out": not r.test_metrics.get("selection_split_reused"),
+                             **{k: r.test_metrics.get(k) for k in SUMMARY_KEYS[task]}}
                             for n, r in zip(names, runs)])
     paired = pd.concat([paired_table(runs[0].per_image, r.per_image, PAIRED_KEYS[task], n)
                         for n, r in zip(names[1:], runs[1:])], ignore_index=True)
     labels = LABELS[task]
     report = HtmlReport(f"Comparison of {len(runs)} {task} runs")
     report.section("Summary metrics")
-    report.table(summary.rename(columns=labels), caption="Test-set metrics of each run")
+    report.table(summary.rename(columns=labels), caption="Test-set metrics of each run ('held out' false: the "
+                 "scores are on a split that trained or selected that run)")
     report.section("Paired per-image differences")
     report.text(f"Differences are run − {names[0]} per test image ({len(runs[0].per_image)} images): mean, "
                 "95 % bootstrap confidence interval (10,000 resamples) and Wilcoxon signed-rank p-value. "

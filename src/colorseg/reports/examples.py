@@ -15,7 +15,7 @@ from colorseg.training.evaluate_color import color_datamodule_from_checkpoint
 def segment_examples(runs: list[RunData], names: list[str], k: int = 3):
     """Rows: image, ground truth, then each run's prediction overlay, for the first ``k`` test images."""
     dm = datamodule_from_checkpoint(load_checkpoint(runs[0].checkpoint, "segment"))
-    dataset = dm.dataset("test")
+    dataset = dm.dataset(runs[0].test_metrics.get("split", "test"))
     models = [Segmenter.from_checkpoint(r.checkpoint) for r in runs]
     rows, labels = [], []
     for i in range(min(k, len(dataset.samples))):
@@ -35,7 +35,8 @@ def colorize_examples(runs: list[RunData], names: list[str], k: int = 3, seed: i
 
     from colorseg.data.color import rgb_to_lab_norm
 
-    dataset = color_datamodule_from_checkpoint(load_checkpoint(runs[0].checkpoint, "colorize")).dataset("test")
+    dataset = color_datamodule_from_checkpoint(load_checkpoint(runs[0].checkpoint, "colorize")).dataset(
+        runs[0].test_metrics.get("split", "test"))
     models = [Colorizer.from_checkpoint(r.checkpoint) for r in runs]
     rows, labels = [], []
     for i in range(min(k, len(dataset))):

@@ -93,6 +93,19 @@ def load_run(run_dir: str | Path) -> RunData:
                    throughput=json.loads(throughput_path.read_text()) if throughput_path.is_file() else None)
 
 
+def selection_warning(metrics: dict) -> str | None:
+    """The sentence a report shows when its scores are not held out (``selection_split_reused``
+    in ``metrics.json``), else None."""
+    if not metrics.get("selection_split_reused"):
+        return None
+    return f"Not a held-out score: {metrics.get('selection_note') or 'the evaluated split chose the checkpoint'}."
+
+
+def report_title(title: str, metrics: dict) -> str:
+    """``title``, marked when the scores are on a split used for selection."""
+    return f"{title} (scores on a split used for selection, not held out)" if selection_warning(metrics) else title
+
+
 def flatten(d: dict, prefix: str = "") -> dict:
     """Nested config → ``{"model.lr": 0.001, …}`` (lists shown as text)."""
     out = {}

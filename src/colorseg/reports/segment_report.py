@@ -11,7 +11,7 @@ from colorseg.data.io import atomic_write
 from colorseg.inference.segmenter import Segmenter, overlay
 from colorseg.reports import plots
 from colorseg.reports.html import HtmlReport
-from colorseg.reports.run_data import RunData, flatten, hardware
+from colorseg.reports.run_data import RunData, flatten, hardware, report_title, selection_warning
 from colorseg.training.checkpoint import load_checkpoint
 from colorseg.training.evaluate import datamodule_from_checkpoint
 
@@ -29,10 +29,11 @@ def error_map(pred: np.ndarray, target: np.ndarray, ignore_index: int) -> np.nda
 
 
 def example_rows(run: RunData, names: list[str]) -> list[list[np.ndarray]]:
-    """For each named test image: image, ground-truth overlay, prediction overlay, error map."""
+    """For each named evaluated image (of the split the results are on): image, ground-truth overlay,
+    prediction overlay, error map."""
     seg = Segmenter.from_checkpoint(run.checkpoint)
     dm = datamodule_from_checkpoint(load_checkpoint(run.checkpoint, "segment"))
-    dataset = dm.dataset("test")
+    dataset = dm.dataset(run.test_metrics.get("split", "test"))
     index = {s.name: i for i, s in enumerate(dataset.samples)}
     rows = []
     for name in names:
@@ -60,13 +61,11 @@ def render_segment_report(run: RunData, output: Path, n_examples: int = 3) -> Pa
     tables_dir = output.parent / f"{output.stem}_tables"
     m = run.test_metrics
     classes = class_table(run)
-    reused = bool(m.get("selection_split_reused"))
-    title = f"Segmentation report: {run.name}"
-    report = HtmlReport(f"{title} (scores on a split used for selection, not held out)" if reused else title)
+    report = HtmlReport(report_title(f"Segmentation report: {run.name}", m))
 
     report.section("Summary")
-    if reused:
-        report.text(f"Not a held-out score: {m.get('selection_note') or 'the evaluated split chose the checkpoint'}.")
+    if selection_warning(m):
+        report.text(selection_warning(m))
     if m.get("absent_classes"):
         report.text(f"No ground-truth pixels of {', '.join(m['absent_classes'])} in the {m.get('split')} split: "
                     "their rows below are marked absent and the means average over the classes present.")
@@ -75,7 +74,7 @@ def render_segment_report(run: RunData, output: Path, n_examples: int = 3) -> Pa
                 if m.get(k) is not None}
     report.key_values({"run directory": str(run.run_dir), "checkpoint": str(run.checkpoint),
                        "evaluated split": m.get("split"), "images": m.get("num_images"),
-                       "split used for selection": reused, **headline})
+                       "split used for selection": bool(m.get("selection_split_reused")), **headline})
     report.section("Timing and hardware")
     timing = dict(run.throughput or {})
     report.key_values({**{f"training {k}": v for k, v in timing.items()}, **hardware()})
