@@ -139,35 +139,35 @@ def colorize_reading() -> str:
     t = load("colorize_temperature.json")
     best_t = max(t["rows"], key=lambda x: x["best_of_n_psnr"])
     return "\n".join([
-        f"- Training: {vae['steps']} (VAE) and {reg['steps']} (regression) optimizer steps in "
+        (f"- Training: {vae['steps']} (VAE) and {reg['steps']} (regression) optimizer steps in "
         f"{vae['budget_seconds'] / 60:.0f} min each, trained at the same time with "
-        f"{vae.get('threads', 1)} thread each.",
-        f"- **VAE vs `regression`** (same decoder, no latent, plain L1), deterministic outputs: PSNR "
+        f"{vae.get('threads', 1)} thread each."),
+        (f"- **VAE vs `regression`** (same decoder, no latent, plain L1), deterministic outputs: PSNR "
         f"{vae['psnr']:.2f} vs {reg['psnr']:.2f} dB ({vae['psnr'] - reg['psnr']:+.2f}, higher: "
         f"{better(vae['psnr'], reg['psnr'])}); colourfulness {vae['colorfulness']:.1f} vs {reg['colorfulness']:.1f} "
         f"(ground truth {vae['gt_colorfulness']:.1f}; per-image |ΔCF| {vae['delta_colorfulness']:.1f} vs "
-        f"{reg['delta_colorfulness']:.1f}, closer: {better(vae['delta_colorfulness'], reg['delta_colorfulness'], True)}).",
-        f"- Independent of every training loss (Lite2 features, {vae['feature_distribution_images']} test photos): "
+        f"{reg['delta_colorfulness']:.1f}, closer: {better(vae['delta_colorfulness'], reg['delta_colorfulness'], True)})."),
+        (f"- Independent of every training loss (Lite2 features, {vae['feature_distribution_images']} test photos): "
         f"Fréchet distance {vae['fd_lite2']:.1f} vs {reg['fd_lite2']:.1f} (gray input: {gray['fd_lite2']:.1f}), "
         f"KID ×10³ {1e3 * vae['kid_lite2']:.2f} vs {1e3 * reg['kid_lite2']:.2f} (gray: {1e3 * gray['kid_lite2']:.2f}); "
         f"lower: {better(vae['fd_lite2'], reg['fd_lite2'], True)} (Fréchet), "
         f"{better(vae['kid_lite2'], reg['kid_lite2'], True)} (KID). With {vae['feature_distribution_images']} "
         "photos, fewer than the 1,280 feature dimensions, the Fréchet distance is biased upward: compare it only "
-        "within this table.",
-        f"- The perceptual-loss distance (Lite0) is the VAE's training objective, not evidence: "
-        f"{vae['feature_distance']:.3f} vs {reg['feature_distance']:.3f}.",
-        f"- Sampling: the VAE's single samples score {vae['mean_sample_psnr']:.2f} dB on average "
+        "within this table."),
+        (f"- The perceptual-loss distance (Lite0) is the VAE's training objective, not evidence: "
+        f"{vae['feature_distance']:.3f} vs {reg['feature_distance']:.3f}."),
+        (f"- Sampling: the VAE's single samples score {vae['mean_sample_psnr']:.2f} dB on average "
         f"({vae['mean_sample_psnr'] - vae['psnr']:+.2f} dB against its deterministic output), colourfulness "
         f"{vae['sample_colorfulness']:.1f}; the **oracle** best of {n} samples, picked with the ground truth, "
         f"reaches {vae['best_of_n_psnr']:.2f} dB ({vae['best_of_n_psnr'] - vae['mean_sample_psnr']:+.2f} dB over a "
         f"single sample): an upper bound for a user who picks by eye, not a score the model achieves alone. "
-        f"Sample diversity {vae['diversity']:.1f} ab units.",
-        f"- Sampling temperature (validation split, table below): the oracle best-of-{n} PSNR is highest at "
+        f"Sample diversity {vae['diversity']:.1f} ab units."),
+        (f"- Sampling temperature (validation split, table below): the oracle best-of-{n} PSNR is highest at "
         f"T = {best_t['temperature']:g} ({best_t['best_of_n_psnr']:.2f} dB); at T = {t['rows'][-1]['temperature']:g} "
-        f"the sampled colourfulness is {t['rows'][-1]['sample_colorfulness']:.1f}.",
-        f"- Every learned model stays far below the ground truth's colourfulness ({vae['gt_colorfulness']:.1f}) "
+        f"the sampled colourfulness is {t['rows'][-1]['sample_colorfulness']:.1f}."),
+        (f"- Every learned model stays far below the ground truth's colourfulness ({vae['gt_colorfulness']:.1f}) "
         "and the figure shows sepia or bluish casts rather than object colours: both train from scratch on "
-        "280 photos for half an hour of one CPU thread."])
+        "280 photos for half an hour of one CPU thread.")])
 
 
 # ------------------------------------------------------------------------------ README.md
