@@ -170,7 +170,9 @@ def test_channels_last_and_bf16_agree_with_eager() -> None:
         opt.step()
     image, target = (a[:37, :45] for a in make_shapes_sample(0, 0, 48))  # odd size
     labels, eager = Segmenter(module, channels_last=False).predict(image, return_probs=True)
-    assert (labels == target).mean() > 0.85 and len(np.unique(labels)) >= 3  # non-trivial outputs
+    # non-trivial outputs: the crop holds background and a triangle (321 of 1,665 pixels), so an
+    # all-background map would score 0.81
+    assert (labels == target).mean() > 0.9 and set(np.unique(target)) <= set(np.unique(labels))
     assert eager.max(0).mean() > 0.7  # confident, not near-uniform
     _, cl = Segmenter(module, channels_last=True).predict(image, return_probs=True)
     np.testing.assert_allclose(cl, eager, atol=1e-5)
