@@ -9,6 +9,7 @@ export OMP_WAIT_POLICY=PASSIVE
 PY=${PY:-.venv/bin/python}
 SMP=${SMP_PYTHON:+--smp-python $SMP_PYTHON}
 $PY benchmarks/segment.py --datasets isbi2012 --isbi-minutes "${ISBI_MINUTES:-10}" $SMP
+$PY benchmarks/segment.py --datasets isbi2012 --tools cv --isbi-cv-minutes "${ISBI_CV_MINUTES:-5}"
 $PY benchmarks/segment.py --datasets camvid --camvid-minutes "${CAMVID_MINUTES:-30}" $SMP
 $PY benchmarks/colorize.py --minutes "${COLORIZE_MINUTES:-30}"
 # every README block from the JSON just written (benchmarks/tables.py)
