@@ -80,17 +80,13 @@ def _test(args: argparse.Namespace, extra: list[str]) -> int:
         from colorseg.training.evaluate import (
             datamodule_from_checkpoint,
             evaluate_segmenter,
-            recorded_split_names,
+            used_split_names,
         )
 
-        recorded: dict[str, list[str]] = {}
-        for path in paths:  # an ensemble's "used" samples are every member's train and val samples
-            for split, names in recorded_split_names(load_checkpoint(path, task="segment")).items():
-                if split != "test":
-                    recorded.setdefault(split, []).extend(names)
+        members = [ckpt] + [load_checkpoint(p, task="segment") for p in paths[1:]]
         metrics = evaluate_segmenter(Segmenter.from_checkpoints(paths, device=args.device),
                                      datamodule_from_checkpoint(ckpt, overrides), output, split=args.split,
-                                     checkpoint=", ".join(map(str, paths)), recorded_splits=recorded)
+                                     checkpoint=", ".join(map(str, paths)), recorded_splits=used_split_names(members))
         print(f"mean IoU {metrics['mean_iou']:.4f}, mean Dice {metrics['mean_dice']:.4f}, "
               f"pixel accuracy {metrics['pixel_accuracy']:.4f} on {metrics['num_images']} images")
         if metrics["absent_classes"]:

@@ -32,7 +32,12 @@ from colorseg.errors import ConfigError
 from colorseg.inference.segmenter import Segmenter
 from colorseg.training.checkpoint import load_checkpoint
 from colorseg.training.datamodule import SegmentationDataModule
-from colorseg.training.evaluate import datamodule_from_checkpoint, evaluate_segmenter, recorded_split_names
+from colorseg.training.evaluate import (
+    datamodule_from_checkpoint,
+    evaluate_segmenter,
+    recorded_split_names,
+    used_split_names,
+)
 from colorseg.training.fit import run_fit
 from colorseg.training.segmenter import SegmenterModule
 
@@ -97,12 +102,9 @@ def cross_validate(fit_args: list[str], folds: int, output: str | Path) -> dict:
     if len(test_sets) != 1:
         raise ConfigError(f"the fold runs in {display_path(output)} have different test splits: "
                           "they cannot be compared or ensembled (were they trained with other data options?)")
-    used = set().union(*(set(recorded_split_names(c).get("train", [])) | set(recorded_split_names(c).get("val", []))
-                         for c in ckpts))
     ensemble = evaluate_segmenter(Segmenter.from_checkpoints(best), datamodule_from_checkpoint(ckpts[0]),
                                   output / "ensemble-test", "test", progress=False,
-                                  checkpoint=", ".join(str(p) for p in best),
-                                  recorded_splits={"train": sorted(used)})
+                                  checkpoint=", ".join(str(p) for p in best), recorded_splits=used_split_names(ckpts))
     read = lambda p: json.loads(p.read_text())
     val = [read(output / f"fold{f}" / "test-val" / "metrics.json") for f in range(folds)]
     test = [read(output / f"fold{f}" / "test-test" / "metrics.json") for f in range(folds)]

@@ -159,3 +159,14 @@ def recorded_split_names(ckpt: dict) -> dict[str, list[str]]:
     return state.get("split_names") or {}
 
 
+def used_split_names(ckpts: list[dict]) -> dict[str, list[str]]:
+    """The train and validation sample names of one or several checkpoints (an ensemble's
+    members), merged per split: the samples that trained or selected any of them."""
+    used: dict[str, list[str]] = {}
+    for ckpt in ckpts:
+        for split, names in recorded_split_names(ckpt).items():
+            if split != "test":
+                used.setdefault(split, []).extend(names)
+    return used
+
+
