@@ -37,7 +37,7 @@ KEYS = ("psnr", "ssim", "colorfulness", "gt_colorfulness", "delta_colorfulness",
 
 def inference_seconds(ckpt: Path, photo: Path, repeats: int = 5) -> float:
     """Seconds to colourise one 481×321 photo (deterministic path), after a warm-up."""
-    from colorseg.data.io import read_image
+    from colorseg.data.image_io import read_image
     from colorseg.inference.colorizer import Colorizer
 
     col = Colorizer.from_checkpoint(ckpt)
@@ -197,7 +197,8 @@ def sample_figure(data_root: Path, n_images: int = 4, n_samples: int = 3) -> Pat
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from colorseg.data.io import convert_channels, read_image
+    from colorseg.data.image_io import read_image
+    from colorseg.data.lab import to_gray
     from colorseg.inference.colorizer import Colorizer
 
     vae = Colorizer.from_checkpoint(HERE / "runs" / "colorize_vae" / "checkpoints" / "last.ckpt")
@@ -209,7 +210,7 @@ def sample_figure(data_root: Path, n_images: int = 4, n_samples: int = 3) -> Pat
     for r, photo in enumerate(photos):
         rgb = read_image(photo, channels=3)
         small = rgb[::3, ::3]  # thumbnails only
-        gray = convert_channels(convert_channels(small, 1), 3)
+        gray = to_gray(small)
         tiles = [gray, small, reg.colorize(small), vae.colorize(small)] + list(vae.colorize(small, n_samples, seed=r))
         for c, tile in enumerate(tiles):
             axes[r, c].imshow(np.clip(tile, 0, 1))

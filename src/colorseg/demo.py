@@ -42,7 +42,8 @@ def colorize_photos(checkpoint: Path, out: Path, n_samples: int = 3) -> list[Pat
     """Gray versions of scikit-image's colour photos, colourised (input | truth | prediction | samples)."""
     from skimage import data
 
-    from colorseg.data.io import convert_channels, save_png
+    from colorseg.data.image_io import save_png
+    from colorseg.data.lab import to_gray
     from colorseg.inference.colorize_folder import sample_grid
     from colorseg.inference.colorizer import Colorizer
 
@@ -51,7 +52,7 @@ def colorize_photos(checkpoint: Path, out: Path, n_samples: int = 3) -> list[Pat
     for name in ("astronaut", "chelsea", "coffee"):
         rgb = getattr(data, name)().astype(np.float32) / 255.0
         rgb = rgb[::2, ::2]
-        gray = convert_channels(rgb, 1)[..., 0]
+        gray = to_gray(rgb)[..., 0]  # the lightness the colorizer sees
         tiles = np.concatenate([rgb[None], col.colorize(gray)[None], col.colorize(gray, n_samples, seed=0)])
         paths.append(save_png(out / f"{name}.png", sample_grid(gray, tiles)))
     return paths
@@ -60,7 +61,7 @@ def colorize_photos(checkpoint: Path, out: Path, n_samples: int = 3) -> list[Pat
 def ambiguity_figure(vae_ckpt: Path, reg_ckpt: Path, n_images: int = 4, n_samples: int = 4):
     """Synthetic test images: gray, truth, regression, then VAE samples (the red/blue circles)."""
     from colorseg.data.color_sources import make_color_sample
-    from colorseg.data.io import convert_channels
+    from colorseg.data.lab import to_gray
     from colorseg.inference.colorizer import Colorizer
     from colorseg.reports import plots
 
@@ -68,7 +69,7 @@ def ambiguity_figure(vae_ckpt: Path, reg_ckpt: Path, n_images: int = 4, n_sample
     rows = []
     for i in range(n_images):
         rgb = make_color_sample(seed=2024, index=i)
-        gray = convert_channels(convert_channels(rgb, 1), 3)
+        gray = to_gray(rgb)  # circles of equal lightness look equal, as the model sees them
         rows.append([gray, rgb, reg.colorize(rgb)] + list(vae.colorize(rgb, n_samples, seed=i)))
     titles = ["gray input", "ground truth", "regression"] + [f"VAE sample {k + 1}" for k in range(n_samples)]
     return plots.image_grid(rows, titles, [f"image {i}" for i in range(n_images)])
@@ -114,7 +115,7 @@ def run_demo(output: Path, quick: bool = False) -> Path:
         rows.append({"run": name, **{k: m.get(k) for k in keys}})
     import pandas as pd
 
-    from colorseg.metrics.color import METRIC_LABELS
+    from colorseg.metrics.colorization import METRIC_LABELS
 
     index.table(pd.DataFrame(rows).rename(columns=METRIC_LABELS),
                 caption="Test-set metrics (synthetic data; empty = not applicable)")

@@ -25,8 +25,8 @@ import numpy as np
 import pytest
 import torch
 
-from colorseg.data.color import rgb_to_lab_norm
 from colorseg.data.color_sources import SYN_CIRCLE_BLUE, SYN_CIRCLE_RED
+from colorseg.data.lab import rgb_to_lab_norm
 from colorseg.training.color_datamodule import ColorizationDataModule
 from colorseg.training.colorizer import ColorizerModule
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from colorseg.metrics import color as cm
+from colorseg.metrics import colorization as cm
 
 
 def test_psnr_identical_is_capped_and_known_value() -> None:

@@ -7,7 +7,6 @@ import pytest
 import torch
 from PIL import Image
 
-from colorseg.data.color import lab_norm_to_rgb, recombine, rgb_to_lab_norm
 from colorseg.data.color_datasets import ColorDataset, resize_short_side
 from colorseg.data.color_sources import (
     SYN_CIRCLE_BLUE,
@@ -16,6 +15,7 @@ from colorseg.data.color_sources import (
     is_grayscale,
     make_color_sample,
 )
+from colorseg.data.lab import lab_norm_to_rgb, recombine, rgb_to_lab_norm
 from colorseg.errors import ConfigError, DataError
 from colorseg.training.color_datamodule import ColorizationDataModule
 

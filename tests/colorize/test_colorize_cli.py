@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from colorseg.cli import main
-from colorseg.data.color import rgb_to_lab_norm
+from colorseg.data.lab import rgb_to_lab_norm
 from colorseg.inference.colorizer import Colorizer
 from colorseg.training.colorizer import ColorizerModule
 

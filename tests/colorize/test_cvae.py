@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from colorseg.errors import ConfigError
-from colorseg.losses.color import AB_BINS, rarity_weights, recon_loss
+from colorseg.losses.ab_regression import AB_BINS, rarity_weights, recon_loss
 from colorseg.losses.kl import kl_diag_gaussians, kl_weight, kl_with_free_bits
 from colorseg.models.cvae import ConditionalVAE
 

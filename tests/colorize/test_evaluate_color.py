@@ -14,9 +14,9 @@ from PIL import Image
 from skimage.color import lab2rgb, rgb2lab
 
 from colorseg.cli import main
-from colorseg.data.color import rgb_to_lab_norm
+from colorseg.data.lab import rgb_to_lab_norm
 from colorseg.inference.colorizer import Colorizer
-from colorseg.metrics.color import METRIC_LABELS, PSNR_CAP
+from colorseg.metrics.colorization import METRIC_LABELS, PSNR_CAP
 from colorseg.training.color_datamodule import ColorizationDataModule
 from colorseg.training.evaluate_color import evaluate_colorizer
 

@@ -40,7 +40,7 @@ def test_folder_keeps_structure_and_matches_single_prediction(tmp_path, segmente
     assert (summary.done, summary.skipped, summary.failed) == (3, 0, [])
     for rel in ("a", "sub/b", "sub/deeper/c"):
         assert (tmp_path / "out" / f"{rel}.png").is_file() and (tmp_path / "out" / f"{rel}_overlay.png").is_file()
-    from colorseg.data.io import read_image
+    from colorseg.data.image_io import read_image
 
     expected = segmenter.predict(read_image(tmp_path / "in" / "sub" / "b.png", channels=3))
     assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / "sub" / "b.png")), expected)

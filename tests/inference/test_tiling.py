@@ -123,7 +123,7 @@ def test_argmax_classes_matches_torch_argmax_including_ties() -> None:
 
 
 def test_recombine_rows_matches_whole_image_recombine() -> None:
-    from colorseg.data.color import recombine
+    from colorseg.data.lab import recombine
     from colorseg.inference import colorizer
 
     torch.manual_seed(0)

@@ -16,7 +16,8 @@ from corpus import CASES, NON_UTF8_NAME, bomb_png, make_case, make_corpus
 from PIL import Image
 
 from colorseg.cli import main
-from colorseg.data.io import MAX_PIXELS_ENV, display_path, list_images, read_image, read_mask
+from colorseg.data.files import MAX_PIXELS_ENV, display_path, list_images
+from colorseg.data.image_io import read_image, read_mask
 from colorseg.data.sources import FolderSource
 from colorseg.errors import ConfigError, DataError
 

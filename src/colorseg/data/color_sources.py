@@ -19,9 +19,10 @@ from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
-from skimage.color import lab2rgb
 
-from colorseg.data.io import list_images, read_image
+from colorseg.data.files import list_images
+from colorseg.data.image_io import read_image
+from colorseg.data.lab import lab_to_rgb_array
 from colorseg.errors import ConfigError, DataError
 
 COLOR_SOURCE_KINDS = ("folder", "bsds500", "synthetic")
@@ -73,7 +74,7 @@ def make_color_sample(seed: int, index: int, size: int = 64) -> np.ndarray:
             colour = circle_colour
         lab[region] = colour
         lab[region, 0] += 3 * np.sin(xx[region] / 2.0)  # texture in L only
-    return np.clip(lab2rgb(lab), 0, 1).astype(np.float32)
+    return lab_to_rgb_array(lab).astype(np.float32)
 
 
 @dataclass

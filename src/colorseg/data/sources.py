@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from colorseg.data import synthetic
-from colorseg.data.io import display_path, is_image_file, list_images, read_image, read_mask
+from colorseg.data.files import display_path, is_image_file, list_images
+from colorseg.data.image_io import read_image, read_mask
 from colorseg.errors import ConfigError, DataError
 
 CAMVID_CLASSES = ["Sky", "Building", "Pole", "Road", "Pavement", "Tree", "SignSymbol", "Fence",

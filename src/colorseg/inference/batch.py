@@ -22,7 +22,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from colorseg.data.io import display_path, is_image_file, walk_files
+from colorseg.data.files import display_path, is_image_file, walk_files
 from colorseg.errors import ColorsegError, DataError
 
 #: Errors that make one input fail (reported, batch continues); anything else is a bug and raised.

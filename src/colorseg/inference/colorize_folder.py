@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from colorseg.data.color_datasets import to_uint8
-from colorseg.data.io import convert_channels, read_image, save_png
+from colorseg.data.image_io import convert_channels, read_image, save_png
 from colorseg.inference.batch import BatchSummary, run_batch
 from colorseg.inference.colorizer import Colorizer
 

@@ -15,9 +15,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from colorseg.data.color import lab_norm_to_rgb, recombine, rgb_to_lab_norm
 from colorseg.data.color_datasets import resize_short_side
-from colorseg.data.io import convert_channels, to_float
+from colorseg.data.image_io import convert_channels, to_float
+from colorseg.data.lab import lab_norm_to_rgb, recombine, rgb_to_lab_norm
 from colorseg.training.checkpoint import load_checkpoint, module_from_checkpoint
 from colorseg.training.colorizer import ColorizerModule
 

@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from colorseg import __version__
-from colorseg.data.io import atomic_write, display_path
+from colorseg.data.files import atomic_write, display_path
 from colorseg.errors import ColorsegError, ConfigError
 from colorseg.models.cvae import ConditionalVAE
 from colorseg.models.unet import UNet

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from colorseg.data.io import atomic_write, read_image, save_png
+from colorseg.data.files import atomic_write
+from colorseg.data.image_io import read_image, save_png
 from colorseg.inference.batch import BatchSummary, run_batch
 from colorseg.inference.segmenter import Segmenter, overlay
 

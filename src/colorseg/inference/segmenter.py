@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from colorseg.data.io import convert_channels, to_float
+from colorseg.data.image_io import convert_channels, to_float
 from colorseg.inference.tiling import TileConfig, apply_tta, predict_tiled
 from colorseg.training.checkpoint import load_checkpoint, module_from_checkpoint
 from colorseg.training.segmenter import SegmenterModule

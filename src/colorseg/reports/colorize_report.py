@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from colorseg.data.color import recombine, rgb_to_lab_norm
-from colorseg.data.io import atomic_write
+from colorseg.data.files import atomic_write
+from colorseg.data.lab import recombine, rgb_to_lab_norm, to_gray
 from colorseg.inference.colorizer import Colorizer
 from colorseg.losses.kl import kl_diag_gaussians
-from colorseg.metrics.color import METRIC_LABELS, colorfulness
+from colorseg.metrics.colorization import METRIC_LABELS, colorfulness
 from colorseg.reports import plots
 from colorseg.reports.html import HtmlReport
 from colorseg.reports.run_data import RunData, flatten, hardware, report_title, selection_warning
@@ -62,7 +62,7 @@ def analyse(run: RunData, n_grid: int = 4, n_samples: int = 4, max_images: int =
             out["prior_mu"].append(mu_p[0].numpy())
             out["kl"].append(kl_diag_gaussians(mu_q, lv_q, mu_p, lv_p)[0].numpy())
         if len(out["grid"]) < n_grid:
-            gray = np.repeat(_np(work[0]).mean(-1, keepdims=True), 3, axis=2)
+            gray = to_gray(rgb)  # the L the model sees, shown with ab = 0
             pred = recombine(L, pred_ab)[0]
             sampled = col.colorize_tensor(L, L, n_samples, 1.0, gen, deterministic=False)
             out["grid"].append([gray, rgb, _np(pred)] + [_np(s) for s in sampled])

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from colorseg.data.io import atomic_write
+from colorseg.data.files import atomic_write
 from colorseg.errors import ConfigError
-from colorseg.metrics.color import METRIC_LABELS
+from colorseg.metrics.colorization import METRIC_LABELS
 from colorseg.reports import plots
 from colorseg.reports.html import HtmlReport
 from colorseg.reports.run_data import RunData

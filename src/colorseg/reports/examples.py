@@ -33,7 +33,7 @@ def colorize_examples(runs: list[RunData], names: list[str], k: int = 3, seed: i
     """Rows: gray input, ground truth, each run's prediction, and one sample of each run."""
     import torch
 
-    from colorseg.data.color import rgb_to_lab_norm
+    from colorseg.data.lab import rgb_to_lab_norm, to_gray
 
     dataset = color_datamodule_from_checkpoint(load_checkpoint(runs[0].checkpoint, "colorize")).dataset(
         runs[0].test_metrics.get("split", "test"))
@@ -43,7 +43,7 @@ def colorize_examples(runs: list[RunData], names: list[str], k: int = 3, seed: i
         item = dataset[i]
         L = rgb_to_lab_norm(item["rgb"][None])[0]
         rgb = item["rgb"].permute(1, 2, 0).numpy()
-        row = [np.repeat(rgb.mean(-1, keepdims=True), 3, axis=2), rgb]
+        row = [to_gray(rgb), rgb]  # the L the models see, shown with ab = 0
         for model in models:
             row.append(model.colorize_tensor(L, L)[0].permute(1, 2, 0).numpy())
         for model in models:

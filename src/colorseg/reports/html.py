@@ -13,13 +13,14 @@ import io
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from PIL import Image
+
+from colorseg.data.files import atomic_write
 
 _MIME = {"png": "image/png", "svg": "image/svg+xml", "jpg": "image/jpeg", "jpeg": "image/jpeg"}
 
@@ -186,19 +187,11 @@ class HtmlReport:
                 + "\n".join(self._preamble) + f"\n{nav}\n<main>\n{sections}\n</main>\n</body>\n</html>\n")
 
     def save(self, path: str | Path) -> Path:
-        """Write :meth:`render` to ``path`` atomically (temp file in the same folder, then ``os.replace``)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Write :meth:`render` to ``path`` atomically and durably (:func:`colorseg.data.files.atomic_write`)."""
         content = self.render()
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(content)
-                f.flush()
-                os.fsync(f.fileno())
+
+        def write(tmp: Path) -> None:
+            tmp.write_text(content, encoding="utf-8")
             os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is meant to be shared
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+
+        return atomic_write(path, write, durable=True)

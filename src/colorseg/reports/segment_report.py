@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from colorseg.data.io import atomic_write
+from colorseg.data.files import atomic_write
 from colorseg.inference.segmenter import Segmenter, overlay
 from colorseg.reports import plots
 from colorseg.reports.html import HtmlReport

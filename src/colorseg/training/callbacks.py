@@ -13,7 +13,7 @@ import lightning.pytorch as pl
 import numpy as np
 import torch
 
-from colorseg.data.io import atomic_write
+from colorseg.data.files import atomic_write
 
 
 class ThroughputMonitor(pl.Callback):

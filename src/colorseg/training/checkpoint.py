@@ -22,7 +22,7 @@ import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from colorseg import __version__
-from colorseg.data.io import TEMP_SUFFIX, atomic_write, display_path
+from colorseg.data.files import TEMP_SUFFIX, atomic_write, display_path
 from colorseg.errors import CheckpointError, ColorsegError
 
 #: Layout version of colorseg checkpoints. Bump it when a change makes older colorseg releases

@@ -7,11 +7,11 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from colorseg.data.color import rgb_to_lab_norm
 from colorseg.data.color_datasets import ColorDataset
 from colorseg.data.color_sources import build_color_source, drop_grayscale
+from colorseg.data.lab import rgb_to_lab_norm
 from colorseg.errors import ConfigError
-from colorseg.losses.color import AB_BINS, ab_bin_index
+from colorseg.losses.ab_regression import AB_BINS, ab_bin_index
 
 
 def _eval_collate(items: list[dict]) -> dict:

@@ -20,11 +20,11 @@ import lightning.pytorch as pl
 import numpy as np
 import torch
 
-from colorseg.data.color import lab_norm_to_rgb, rgb_to_lab_norm
+from colorseg.data.lab import lab_norm_to_rgb, rgb_to_lab_norm
 from colorseg.errors import ConfigError
-from colorseg.losses.color import AB_BINS, rarity_weights, recon_loss
+from colorseg.losses.ab_regression import AB_BINS, rarity_weights, recon_loss
 from colorseg.losses.kl import kl_diag_gaussians, kl_weight, kl_with_free_bits
-from colorseg.metrics.color import colorfulness, psnr
+from colorseg.metrics.colorization import colorfulness, psnr
 from colorseg.models.cvae import ConditionalVAE, CVAEConfig
 from colorseg.training.checkpoint import check_finite_weights, checkpoint_metadata
 from colorseg.training.distributed import gather_by_name

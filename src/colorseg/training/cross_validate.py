@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from colorseg.data.io import atomic_write, display_path
+from colorseg.data.files import atomic_write, display_path
 from colorseg.errors import ConfigError
 from colorseg.inference.segmenter import Segmenter
 from colorseg.training.checkpoint import load_checkpoint

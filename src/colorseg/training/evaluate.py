@@ -26,7 +26,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from colorseg.data.io import atomic_write
+from colorseg.data.files import atomic_write
 from colorseg.inference.segmenter import Segmenter
 from colorseg.metrics.boundary import boundary_f1
 from colorseg.metrics.confusion import ConfusionAccumulator, nanmean, scores_from_confusion

@@ -36,9 +36,9 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from colorseg.data.color import recombine, rgb_to_lab_norm
+from colorseg.data.lab import recombine, rgb_to_lab_norm
 from colorseg.inference.colorizer import Colorizer
-from colorseg.metrics import color as cm
+from colorseg.metrics import colorization as cm
 from colorseg.metrics.feature_distribution import FeatureDistribution
 from colorseg.training.checkpoint import datamodule_from_checkpoint
 from colorseg.training.color_datamodule import ColorizationDataModule

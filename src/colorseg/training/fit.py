@@ -28,7 +28,7 @@ from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.plugins.io import CheckpointIO
 
-from colorseg.data.io import atomic_write, display_path
+from colorseg.data.files import atomic_write, display_path
 from colorseg.errors import ColorsegError, ConfigError, DataError
 from colorseg.training.callbacks import RandomStateCheckpoint, ThroughputMonitor
 from colorseg.training.checkpoint import AtomicCheckpointIO, check_weights, load_checkpoint

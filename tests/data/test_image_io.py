@@ -10,11 +10,8 @@ import pytest
 import tifffile
 from PIL import Image
 
-from colorseg.data.io import (
-    atomic_write,
+from colorseg.data.image_io import (
     convert_channels,
-    is_image_file,
-    list_images,
     read_image,
     read_mask,
     save_png,
@@ -277,64 +274,7 @@ def test_decompression_bomb_guard(tmp_path: Path) -> None:
         assert read_image(tmp_path / name, max_pixels=600).shape == (20, 30, 1)
 
 
-# --------------------------------------------------------------------------- folders / writing
-
-
-def test_list_images_sorted_and_skips_junk(tmp_path: Path) -> None:
-    for name in ("b.png", "a.JPG", "c.tif"):
-        (tmp_path / name).write_bytes(b"x")
-    (tmp_path / "Thumbs.db").write_bytes(b"junk")
-    (tmp_path / ".hidden.png").write_bytes(b"x")
-    (tmp_path / "notes.txt").write_text("x")
-    (tmp_path / "sub.png").mkdir()  # a folder with an image-like name
-    assert [p.name for p in list_images(tmp_path)] == ["a.JPG", "b.png", "c.tif"]
-
-
-def test_list_images_recursive(tmp_path: Path) -> None:
-    (tmp_path / "sub").mkdir()
-    (tmp_path / "sub" / "x.png").write_bytes(b"x")
-    (tmp_path / "y.png").write_bytes(b"x")
-    assert [p.name for p in list_images(tmp_path, recursive=True)] == ["x.png", "y.png"]
-    assert [p.name for p in list_images(tmp_path)] == ["y.png"]
-
-
-def test_list_images_empty_or_missing_folder(tmp_path: Path) -> None:
-    (tmp_path / "empty").mkdir()
-    (tmp_path / "empty" / "Thumbs.db").write_bytes(b"junk")
-    with pytest.raises(DataError, match="empty"):
-        list_images(tmp_path / "empty")
-    with pytest.raises(DataError, match="missing"):
-        list_images(tmp_path / "missing")
-
-
-@pytest.mark.parametrize(
-    "name, expected",
-    [("a.png", True), ("A.PNG", True), ("x.jpeg", True), ("x.tiff", True), ("x.bmp", True),
-     ("Thumbs.db", False), (".DS_Store", False), ("._a.png", False), ("a.txt", False),
-     ("png", False)],
-)
-def test_is_image_file(name: str, expected: bool) -> None:
-    assert is_image_file(name) is expected
-
-
-def test_atomic_write_cleans_up_on_error(tmp_path: Path) -> None:
-    target = tmp_path / "out" / "result.png"
-
-    def failing(tmp: Path) -> None:
-        tmp.write_bytes(b"partial")
-        raise RuntimeError("disk full")
-
-    with pytest.raises(RuntimeError, match="disk full"):
-        atomic_write(target, failing)
-    assert list((tmp_path / "out").iterdir()) == []
-
-
-def test_atomic_write_replaces_existing(tmp_path: Path) -> None:
-    target = tmp_path / "f.bin"
-    target.write_bytes(b"old")
-    atomic_write(target, lambda tmp: tmp.write_bytes(b"new"))
-    assert target.read_bytes() == b"new"
-    assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]
+# --------------------------------------------------------------------------- writing
 
 
 def test_save_png_roundtrip_and_rejects_non_uint8(tmp_path: Path) -> None:

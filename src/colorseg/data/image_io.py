@@ -1,112 +1,33 @@
-"""Image and mask reading/writing with explicit, dtype-based conversion.
+"""Image and mask decoding/encoding with explicit, dtype-based conversion (the image codecs).
 
 Images are returned as ``float32`` arrays of shape ``(H, W, C)`` in ``[0, 1]``. The scale is decided
 from the stored dtype, never from the values: ``uint8`` / 255, ``uint16`` / 65535, ``bool`` as 0/1,
 floats must already lie in ``[0, 1]``. EXIF orientation is applied to JPEG/TIFF/PNG photos.
 Masks are returned as ``int64`` arrays ``(H, W)`` of the stored values (palette PNGs: the indices).
+File-system helpers (listing, atomic writes, the pixel limit) live in :mod:`colorseg.data.files`.
 """
 
 from __future__ import annotations
 
-import errno
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from colorseg.errors import ConfigError, DataError
+from colorseg.data.files import (
+    IMAGE_EXTENSIONS,
+    MAX_PIXELS_ENV,
+    atomic_write,
+    check_image_file,
+    display_path,
+    max_pixels_limit,
+)
+from colorseg.errors import DataError
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
-MAX_PIXELS = 2**28  # decompression-bomb guard (~268 MP); per call, or COLORSEG_MAX_PIXELS
-MAX_PIXELS_ENV = "COLORSEG_MAX_PIXELS"
 Image.MAX_IMAGE_PIXELS = None  # we enforce our own limit with a clear message
 
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R BT.601, as PIL's "L"
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # classic and BigTIFF
-
-
-def display_path(path: str | Path) -> str:
-    """A path printable on any terminal (undecodable bytes of non-UTF-8 names shown as \\x..)."""
-    return os.fsencode(str(path)).decode("utf-8", "backslashreplace")
-
-
-def max_pixels_limit() -> int:
-    """The pixel limit: ``$COLORSEG_MAX_PIXELS`` when set, else :data:`MAX_PIXELS`."""
-    value = os.environ.get(MAX_PIXELS_ENV, "").strip()
-    if not value:
-        return MAX_PIXELS
-    try:
-        limit = int(float(value))
-    except ValueError:
-        limit = 0
-    if limit <= 0:
-        raise ConfigError(f"{MAX_PIXELS_ENV} must be a positive number of pixels, got {value!r}")
-    return limit
-
-
-def is_image_file(path: str | Path) -> bool:
-    """True for a regular file with a known image extension (``Thumbs.db`` etc. are not)."""
-    p = Path(path)
-    return p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
-
-
-def walk_files(folder: str | Path) -> list[Path]:
-    """Every non-directory entry under ``folder`` (files and file links, broken ones included).
-
-    Directory symlinks are followed, but each real directory is visited once (no loops).
-    """
-    entries, seen = [], set()
-    for root, dirs, names in os.walk(folder, followlinks=True):
-        st = os.stat(root)
-        if (st.st_dev, st.st_ino) in seen:
-            dirs[:] = []
-            continue
-        seen.add((st.st_dev, st.st_ino))
-        entries += [Path(root) / n for n in names]
-    return entries
-
-
-def list_images(folder: str | Path, recursive: bool = False) -> list[Path]:
-    """Sorted image files in ``folder``; raises DataError if it is missing or holds none.
-
-    ``recursive`` follows directory symlinks but visits each real directory once (no loops).
-    """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise DataError(f"folder not found: {display_path(folder)}")
-    candidates = walk_files(folder) if recursive else list(folder.iterdir())
-    files = []
-    for p in candidates:
-        if not is_image_file(p):
-            continue
-        if p.is_symlink() and not p.exists():
-            _check_file(p)  # a broken or looping link is an error, not a file to skip silently
-        if p.is_file():
-            files.append(p)
-    files.sort()
-    if not files:
-        raise DataError(f"no image files ({', '.join(IMAGE_EXTENSIONS)}) in folder: {display_path(folder)}")
-    return files
-
-
-def _check_file(path: Path) -> int:
-    """Size in bytes of a readable regular file, or a DataError saying what is wrong with it."""
-    try:
-        st = os.stat(path)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise DataError(f"cannot read image {display_path(path)}: symbolic link loop") from exc
-        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
-            what = "broken symbolic link, target not found" if path.is_symlink() else "image file not found"
-            raise DataError(f"{what}: {display_path(path)}") from exc
-        raise DataError(f"cannot read image {display_path(path)}: {exc.strerror or exc}") from exc
-    if not os.path.isfile(path):
-        raise DataError(f"not a regular file: {display_path(path)}")
-    if st.st_size == 0:
-        raise DataError(f"cannot read image {display_path(path)}: empty file (0 bytes)")
-    return st.st_size
 
 
 def _read_raw(path: Path, max_pixels: int | None) -> tuple[np.ndarray, str]:
@@ -114,7 +35,7 @@ def _read_raw(path: Path, max_pixels: int | None) -> tuple[np.ndarray, str]:
 
     The format is decided by the file's content, not its extension (a JPEG named ``.png`` reads).
     """
-    _check_file(path)
+    check_image_file(path)
     max_pixels = max_pixels_limit() if max_pixels is None else max_pixels
     name = display_path(path)
     try:
@@ -234,7 +155,7 @@ def read_image(path: str | Path, channels: int | None = None, max_pixels: int | 
         path: PNG, JPEG, TIFF or BMP file (8/16-bit, gray, RGB, RGBA, palette, CMYK).
         channels: 1 or 3 to convert, None to keep 1 (gray) or 3 (colour).
         max_pixels: refuse images with more pixels than this (decompression bombs); default
-            :func:`max_pixels_limit` (``$COLORSEG_MAX_PIXELS`` or :data:`MAX_PIXELS`).
+            :func:`~colorseg.data.files.max_pixels_limit` (``$COLORSEG_MAX_PIXELS`` or :data:`~colorseg.data.files.MAX_PIXELS`).
 
     Raises DataError naming the file when it is missing, empty, not an image, corrupt or too large.
     """
@@ -271,43 +192,6 @@ def read_mask(path: str | Path, max_pixels: int | None = None) -> np.ndarray:
     if not np.issubdtype(arr.dtype, np.integer) and arr.dtype != bool:
         raise DataError(f"{name}: mask must hold integer class indices, got {arr.dtype}")
     return arr.astype(np.int64)
-
-
-TEMP_SUFFIX = ".tmp"
-
-
-def atomic_write(path: str | Path, write_fn, durable: bool = False) -> Path:
-    """Call ``write_fn(tmp_path)`` then rename onto ``path``: readers never see partial files.
-
-    The temporary file (``.<name>.<random>.tmp<suffix>``, same folder) is removed
-    when ``write_fn`` fails. ``durable`` also flushes the file and the folder to disk (fsync)
-    before and after the rename, so a crash or power cut leaves the old or the new file, whole.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # hidden, same folder (atomic rename), and ending in the target's suffix (writers that pick
-    # the format from the extension keep working)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX + path.suffix)
-    os.close(fd)
-    try:
-        write_fn(Path(tmp))
-        if durable:
-            _fsync(tmp)
-        os.replace(tmp, path)
-        if durable:
-            _fsync(path.parent)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _fsync(path: str | Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def save_png(path: str | Path, array: np.ndarray) -> Path:

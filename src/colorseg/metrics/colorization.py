@@ -8,7 +8,8 @@ least 3), *not* the Gaussian window of Wang et al. (2004); sample covariances; K
 K2 = 0.03; ``data_range=255``. Per channel, the SSIM map is averaged after cropping
 (window − 1) / 2 pixels at each border; the three channel means are then averaged. Colourfulness is Hasler &
 Süsstrunk (2003) on 8-bit RGB; a gray image scores 0. The ab error curve follows Zhang et al.
-(2016): the fraction of pixels whose ab error (Euclidean, Lab units) is within a threshold, for
+(2016): the fraction of pixels whose ab error (Euclidean, Lab units of
+:func:`colorseg.data.lab.rgb_to_lab_array`) is within a threshold, for
 thresholds 0..150; its area is normalised to [0, 1].
 
 Sampled outputs: :func:`best_of_n_psnr` is an *oracle* (it uses the ground truth to pick the
@@ -19,8 +20,9 @@ one sample gets on average.
 from __future__ import annotations
 
 import numpy as np
-from skimage.color import rgb2lab
 from skimage.metrics import structural_similarity
+
+from colorseg.data.lab import rgb_to_lab_array
 
 PSNR_CAP = 100.0
 AUC_THRESHOLDS = np.arange(0, 151)
@@ -70,7 +72,7 @@ def colorfulness(rgb: np.ndarray) -> float:
 
 def ab_error(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Per-pixel Euclidean ab distance (Lab units) between two (H, W, 3) RGB images → (H, W)."""
-    return np.linalg.norm(rgb2lab(np.clip(pred, 0, 1))[..., 1:] - rgb2lab(np.clip(target, 0, 1))[..., 1:], axis=-1)
+    return np.linalg.norm(rgb_to_lab_array(pred)[..., 1:] - rgb_to_lab_array(target)[..., 1:], axis=-1)
 
 
 def ab_auc(pred: np.ndarray, target: np.ndarray) -> float:
@@ -85,7 +87,7 @@ def diversity(samples: np.ndarray) -> float:
     n = len(samples)
     if n < 2:
         return 0.0
-    abs_ = [rgb2lab(np.clip(s, 0, 1))[..., 1:] for s in samples]
+    abs_ = rgb_to_lab_array(np.asarray(samples))[..., 1:]
     dists = [np.linalg.norm(abs_[i] - abs_[j], axis=-1).mean() for i in range(n) for j in range(i + 1, n)]
     return float(np.mean(dists))
 
