@@ -26,13 +26,13 @@ RESULTS = HERE / "results"
 sys.path.insert(0, str(HERE))
 from segment import run, run_measured, write_json
 
+from colorseg.metrics.registry import COLORIZATION_METRICS
+
 CONFIGS = {"vae": "bsds500.yaml", "regression": "bsds500_regression.yaml",
            "no_perceptual": "bsds500_no_perceptual.yaml", "gray": "bsds500_gray.yaml",
            "regression_rarity": "bsds500_regression_rarity.yaml"}
 # metrics.json keys copied into results/colorize_<model>.json (meanings: colorseg.training.evaluate_color).
-KEYS = ("psnr", "ssim", "colorfulness", "gt_colorfulness", "delta_colorfulness", "ab_auc", "mean_sample_psnr",
-        "best_of_n_psnr", "diversity", "sample_colorfulness", "sample_delta_colorfulness", "feature_distance",
-        "fd_lite2", "kid_lite2", "kid_lite2_std", "feature_distribution_images", "feature_distribution_note")
+KEYS = (*COLORIZATION_METRICS, "feature_distribution_note")
 
 
 def inference_seconds(ckpt: Path, photo: Path, repeats: int = 5) -> float:
@@ -165,7 +165,7 @@ def render_table(results: dict[str, dict] | None = None) -> str:
     """model → result JSON (as ``bench_model`` writes it) → markdown table. Pure when ``results`` is
     given (None: :func:`load_results`). Rows follow ``CONFIGS``; metrics a JSON lacks show "-".
 
-    Headers are markdown-safe versions of ``colorseg.metrics.color.METRIC_LABELS``.
+    Headers are markdown-safe versions of the labels in ``colorseg.metrics.registry.COLORIZATION_METRICS``.
     """
     results = load_results() if results is None else results
     n = next((r.get("n_samples") for r in results.values() if r.get("n_samples")), "N")

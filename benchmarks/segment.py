@@ -26,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 
+from colorseg.metrics.registry import SEGMENTATION_PER_IMAGE
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 RESULTS = HERE / "results"
@@ -131,7 +133,7 @@ def bench_isbi_cv(minutes: float, data_root: Path, folds: int = 5) -> dict:
         "threads": THREADS or torch.get_num_threads(), "torch_version": torch.__version__,
         "test_summary": cv["test_summary"], "val_summary": cv["val_summary"],
         "ensemble_test": {k: cv["ensemble_test"][k] for k in
-                          ("mean_iou", "mean_dice", "pixel_accuracy", "adapted_rand_error", "per_class")},
+                          (*SEGMENTATION_PER_IMAGE, "per_class")},
     }
     write_json(RESULTS / "colorseg_isbi2012_cv.json", result)
     return result

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from colorseg.metrics.registry import HEADLINE, all_labels
+
 STEPS = ("segment (augmentation on)", "segment (augmentation off)", "colorize VAE", "colorize regression",
          "reports", "comparisons", "photos", "index")
 
@@ -63,7 +65,7 @@ def ambiguity_figure(vae_ckpt: Path, reg_ckpt: Path, n_images: int = 4, n_sample
     from colorseg.data.color_sources import make_color_sample
     from colorseg.data.lab import to_gray
     from colorseg.inference.colorizer import Colorizer
-    from colorseg.reports import plots
+    from colorseg.reports import plots_common as plots
 
     vae, reg = Colorizer.from_checkpoint(vae_ckpt), Colorizer.from_checkpoint(reg_ckpt)
     rows = []
@@ -110,14 +112,11 @@ def run_demo(output: Path, quick: bool = False) -> Path:
     rows = []
     for name, run_dir in runs.items():
         m = load_run(run_dir).test_metrics
-        keys = ("mean_iou", "mean_dice", "pixel_accuracy") if name.startswith("segment") else \
-            ("psnr", "colorfulness", "gt_colorfulness", "mean_sample_psnr", "best_of_n_psnr", "diversity")
+        keys = HEADLINE["segment" if name.startswith("segment") else "colorize"]
         rows.append({"run": name, **{k: m.get(k) for k in keys}})
     import pandas as pd
 
-    from colorseg.metrics.colorization import METRIC_LABELS
-
-    index.table(pd.DataFrame(rows).rename(columns=METRIC_LABELS),
+    index.table(pd.DataFrame(rows).rename(columns=all_labels()),
                 caption="Test-set metrics (synthetic data; empty = not applicable)")
     index.section("Reports and comparisons")
     for name, path in reports.items():

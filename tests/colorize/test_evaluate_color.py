@@ -16,7 +16,8 @@ from skimage.color import lab2rgb, rgb2lab
 from colorseg.cli import main
 from colorseg.data.lab import rgb_to_lab_norm
 from colorseg.inference.colorizer import Colorizer
-from colorseg.metrics.colorization import METRIC_LABELS, PSNR_CAP
+from colorseg.metrics.colorization import PSNR_CAP
+from colorseg.metrics.registry import COLORIZATION_METRICS
 from colorseg.training.color_datamodule import ColorizationDataModule
 from colorseg.training.evaluate_color import evaluate_colorizer
 
@@ -77,7 +78,7 @@ def test_gray_baseline_psnr_matches_hand_computation(photo_folder: Path, tmp_pat
     assert main(["report", str(run)]) == 0
     html = (run / "report.html").read_text()
     for key in ("best_of_n_psnr", "mean_sample_psnr", "feature_distance", "fd_lite2", "kid_lite2"):
-        assert METRIC_LABELS[key] in html, key
+        assert COLORIZATION_METRICS[key].label in html, key
 
 
 class OracleColorizer(Colorizer):

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from colorseg.reports import plots
+from colorseg.reports import colorization_plots, segmentation_plots
+from colorseg.reports import plots_common as plots
 
 NAN = np.nan
 
@@ -77,7 +78,7 @@ def test_learning_curves_caps_panels():
 
 
 def test_per_class_bars_skips_missing_values():
-    fig = check(plots.per_class_bars({"background": {"iou": 0.9, "dice": 0.95},
+    fig = check(segmentation_plots.per_class_bars({"background": {"iou": 0.9, "dice": 0.95},
                                       "cell": {"iou": None, "dice": NAN}, "edge": {"iou": 0.5, "dice": 0.6}}))
     heights = sorted(round(p.get_height(), 3) for p in fig.axes[0].patches)
     assert heights == [0.5, 0.6, 0.9, 0.95]
@@ -85,13 +86,13 @@ def test_per_class_bars_skips_missing_values():
 
 def test_confusion_heatmap_rows_sum_to_one_and_zero_rows_stay_zero():
     cm = np.array([[8, 2, 0], [0, 0, 0], [1, 1, 2]])
-    fig = check(plots.confusion_heatmap(cm, ["a", "b", "c"]))
+    fig = check(segmentation_plots.confusion_heatmap(cm, ["a", "b", "c"]))
     plotted = np.asarray(fig.axes[0].collections[0].get_array()).reshape(3, 3)
     np.testing.assert_allclose(plotted.sum(axis=1), [1.0, 0.0, 1.0])
     np.testing.assert_allclose(plotted[0], [0.8, 0.2, 0.0])
     assert len(fig.axes[0].texts) == 9  # annotated for K ≤ 12
     with pytest.raises(ValueError):
-        plots.confusion_heatmap(cm, ["a", "b"])
+        segmentation_plots.confusion_heatmap(cm, ["a", "b"])
 
 
 def test_metric_distributions_drops_nan():
@@ -130,12 +131,12 @@ def test_ab_histograms_density_and_empty():
     rng = np.random.default_rng(0)
     pred, gt = rng.normal(0, 20, (200, 2)), rng.normal(5, 30, (150, 2))
     gt[:10] = NAN
-    fig = check(plots.ab_histograms(pred, gt, bins=16))
+    fig = check(colorization_plots.ab_histograms(pred, gt, bins=16))
     assert len(fig.axes) == 3  # two panels + a shared colourbar
     density = fig.axes[0].collections[0].get_array()
     assert np.isclose(density.sum(), 1.0)
     assert fig.axes[0].get_xlim() == (-110.0, 110.0)
-    check(plots.ab_histograms(np.zeros((0, 2)), np.full((3, 2), NAN)))
+    check(colorization_plots.ab_histograms(np.zeros((0, 2)), np.full((3, 2), NAN)))
 
 
 def test_histogram_and_bar():
@@ -156,12 +157,12 @@ def test_embedding_scatter_has_colourbar():
 
 def test_calibration_plot_bins_by_spread_quantiles():
     spread = np.arange(1.0, 101.0)
-    fig = check(plots.calibration_plot(spread, 2 * spread, bins=4))
+    fig = check(colorization_plots.calibration_plot(spread, 2 * spread, bins=4))
     binned = next(line for line in fig.axes[0].get_lines() if "bins" in line.get_label())
     np.testing.assert_allclose(binned.get_xdata(), [13.0, 38.0, 63.0, 88.0], atol=0.5)
     np.testing.assert_allclose(binned.get_ydata(), 2 * binned.get_xdata())
-    check(plots.calibration_plot(np.ones(5), np.arange(5.0)))  # tied edges → one bin
-    check(plots.calibration_plot(np.array([NAN]), np.array([1.0])))
+    check(colorization_plots.calibration_plot(np.ones(5), np.arange(5.0)))  # tied edges → one bin
+    check(colorization_plots.calibration_plot(np.array([NAN]), np.array([1.0])))
 
 
 def test_overlaid_curves_one_line_per_run():

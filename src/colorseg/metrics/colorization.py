@@ -1,4 +1,4 @@
-"""Colorization metrics on RGB images, and the one table of their names (:data:`METRIC_LABELS`).
+"""Colorization metrics on RGB images (their names and labels: :mod:`colorseg.metrics.registry`).
 
 Convention: images are float RGB in [0, 1], compared in the 8-bit range (×255). PSNR uses
 MAX = 255 over all pixels and channels and is capped at :data:`PSNR_CAP` dB for identical
@@ -26,26 +26,6 @@ from colorseg.data.lab import rgb_to_lab_array
 
 PSNR_CAP = 100.0
 AUC_THRESHOLDS = np.arange(0, 151)
-
-# metrics.json key → the label reports and benchmark tables show.
-METRIC_LABELS: dict[str, str] = {
-    "psnr": "PSNR (dB)",
-    "ssim": "SSIM",
-    "colorfulness": "colourfulness",
-    "gt_colorfulness": "GT colourfulness",
-    "delta_colorfulness": "|ΔCF|",
-    "ab_auc": "ab AuC",
-    "best_of_n_psnr": "oracle best-of-N PSNR (dB)",
-    "mean_sample_psnr": "mean single-sample PSNR (dB)",
-    "diversity": "diversity",
-    "sample_colorfulness": "sampled colourfulness",
-    "sample_delta_colorfulness": "sampled |ΔCF|",
-    "feature_distance": "perceptual-loss distance (Lite0, training objective)",
-    "fd_lite2": "Fréchet distance (Lite2 features)",
-    "kid_lite2": "KID (Lite2 features)",
-    "kid_lite2_std": "KID std over subsets",
-    "feature_distribution_images": "images in FD / KID",
-}
 
 
 def psnr(pred: np.ndarray, target: np.ndarray) -> float:

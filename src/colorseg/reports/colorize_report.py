@@ -12,17 +12,17 @@ from colorseg.data.files import atomic_write
 from colorseg.data.lab import recombine, rgb_to_lab_norm, to_gray
 from colorseg.inference.colorizer import Colorizer
 from colorseg.losses.kl import kl_diag_gaussians
-from colorseg.metrics.colorization import METRIC_LABELS, colorfulness
-from colorseg.reports import plots
+from colorseg.metrics.colorization import colorfulness
+from colorseg.metrics.registry import COLORIZATION_METRICS, COLORIZATION_SUMMARY
+from colorseg.reports import colorization_plots
+from colorseg.reports import plots_common as plots
 from colorseg.reports.html import HtmlReport
 from colorseg.reports.run_data import RunData, flatten, hardware, report_title, selection_warning
 from colorseg.training.checkpoint import load_checkpoint
 from colorseg.training.evaluate_color import color_datamodule_from_checkpoint
 
 AB = 110.0  # ab_norm → Lab units
-SUMMARY_KEYS = ("psnr", "ssim", "colorfulness", "gt_colorfulness", "delta_colorfulness", "ab_auc", "mean_sample_psnr",
-                "best_of_n_psnr", "diversity", "feature_distance", "fd_lite2", "kid_lite2", "kid_lite2_std",
-                "feature_distribution_images")
+SUMMARY_KEYS = COLORIZATION_SUMMARY
 
 
 def _np(rgb: torch.Tensor) -> np.ndarray:
@@ -98,7 +98,7 @@ def render_colorize_report(run: RunData, output: Path, n_samples: int = 4) -> Pa
         report.text(selection_warning(m))
     report.key_values({"run directory": str(run.run_dir), "checkpoint": str(run.checkpoint),
                        "model kind": run.config.get("model", {}).get("kind"),
-                       **{METRIC_LABELS[k]: m.get(k) for k in SUMMARY_KEYS},
+                       **{COLORIZATION_METRICS[k].label: m.get(k) for k in SUMMARY_KEYS},
                        "test images": m.get("num_images"), "samples per image": m.get("n_samples")})
     report.text(f"PSNR convention: {m.get('psnr_convention', 'RGB, 8-bit range')}. The oracle best-of-N PSNR "
                 "picks each image's best sample with the ground truth; compare it with the mean single-sample "
@@ -129,8 +129,8 @@ def render_colorize_report(run: RunData, output: Path, n_samples: int = 4) -> Pa
                                 "ground-truth colourfulness", "output colourfulness", "Colourfulness per image",
                                 diagonal=True), "Points under the diagonal are washed out")
     if len(data["pred_ab"]):
-        report.figure(plots.ab_histograms(data["pred_ab"], data["gt_ab"]), "ab distribution: prediction vs truth")
-    report.figure(plots.histogram(run.per_image["psnr"], "PSNR (dB)", "Per-image PSNR"), "")
+        report.figure(colorization_plots.ab_histograms(data["pred_ab"], data["gt_ab"]), "ab distribution: prediction vs truth")
+    report.figure(plots.histogram(run.per_image["psnr"], COLORIZATION_METRICS["psnr"].label, "Per-image PSNR"), "")
     report.section("Latent space")
     if data["prior_mu"]:
         mu, kl = np.stack(data["prior_mu"]), np.stack(data["kl"])
@@ -142,7 +142,7 @@ def render_colorize_report(run: RunData, output: Path, n_samples: int = 4) -> Pa
                                 f"KL per latent dimension: {(per_dim > 0.01).sum()} of {len(per_dim)} active"),
                       "Active units: dimensions whose posterior departs from the prior (KL > 0.01)")
         if n_samples > 1:
-            report.figure(plots.calibration_plot(data["spread"], data["error"]),
+            report.figure(colorization_plots.calibration_plot(data["spread"], data["error"]),
                           "Calibration: spread of the samples vs the actual ab error of the prediction")
     else:
         report.text("This model has no latent variable (regression or gray baseline).")

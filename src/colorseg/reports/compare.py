@@ -16,21 +16,14 @@ from scipy import stats
 
 from colorseg.data.files import atomic_write
 from colorseg.errors import ConfigError
-from colorseg.metrics.colorization import METRIC_LABELS
-from colorseg.reports import plots
+from colorseg.metrics.registry import PAIRED, SUMMARY, labels
+from colorseg.reports import plots_common as plots
 from colorseg.reports.html import HtmlReport
 from colorseg.reports.run_data import RunData
 
-SUMMARY_KEYS = {
-    "segment": ["mean_iou", "mean_dice", "pixel_accuracy", "per_image_mean_iou", "mean_boundary_f1",
-                "adapted_rand_error"],
-    "colorize": ["psnr", "ssim", "colorfulness", "delta_colorfulness", "ab_auc", "mean_sample_psnr",
-                 "best_of_n_psnr", "diversity", "feature_distance", "fd_lite2", "kid_lite2", "kid_lite2_std"],
-}
-PAIRED_KEYS = {"segment": ["mean_iou", "mean_dice", "pixel_accuracy"],
-               "colorize": ["psnr", "ssim", "delta_colorfulness", "mean_sample_psnr", "best_of_n_psnr",
-                            "feature_distance"]}
-LABELS = {"segment": {}, "colorize": METRIC_LABELS}  # metric key → label shown in the HTML
+SUMMARY_KEYS = SUMMARY  # task → metric keys of the summary table (colorseg.metrics.registry)
+PAIRED_KEYS = {task: list(keys) for task, keys in PAIRED.items()}  # task → per-image keys compared in pairs
+LABELS = {task: labels(task) for task in SUMMARY}  # metric key → label shown in the HTML
 CURVE_KEYS = {"segment": "val/mean_iou", "colorize": "val/psnr"}
 
 

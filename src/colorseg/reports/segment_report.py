@@ -9,15 +9,15 @@ import pandas as pd
 
 from colorseg.data.files import atomic_write
 from colorseg.inference.segmenter import Segmenter, overlay
-from colorseg.reports import plots
+from colorseg.metrics.registry import SEGMENTATION_PER_IMAGE, SEGMENTATION_SUMMARY, labels
+from colorseg.reports import plots_common as plots
+from colorseg.reports import segmentation_plots
 from colorseg.reports.html import HtmlReport
 from colorseg.reports.run_data import RunData, flatten, hardware, report_title, selection_warning
 from colorseg.training.checkpoint import load_checkpoint
 from colorseg.training.evaluate import datamodule_from_checkpoint
 
-# what the region metrics are (scikit-image's, not the ISBI leaderboard's; see colorseg.metrics.regions)
-LABELS = {"adapted_rand_error": "adapted Rand error (scikit-image, 4-connected regions)",
-          "vi": "variation of information (4-connected regions)"}
+LABELS = labels("segment")  # metric key → label (colorseg.metrics.registry)
 
 
 def error_map(pred: np.ndarray, target: np.ndarray, ignore_index: int) -> np.ndarray:
@@ -69,8 +69,7 @@ def render_segment_report(run: RunData, output: Path, n_examples: int = 3) -> Pa
     if m.get("absent_classes"):
         report.text(f"No ground-truth pixels of {', '.join(m['absent_classes'])} in the {m.get('split')} split: "
                     "their rows below are marked absent and the means average over the classes present.")
-    headline = {LABELS.get(k, k): m.get(k) for k in ("mean_iou", "mean_dice", "pixel_accuracy", "per_image_mean_iou",
-                                                     "mean_boundary_f1", "adapted_rand_error", "vi")
+    headline = {LABELS.get(k, k): m.get(k) for k in SEGMENTATION_SUMMARY
                 if m.get(k) is not None}
     report.key_values({"run directory": str(run.run_dir), "checkpoint": str(run.checkpoint),
                        "evaluated split": m.get("split"), "images": m.get("num_images"),
@@ -94,9 +93,9 @@ def render_segment_report(run: RunData, output: Path, n_examples: int = 3) -> Pa
         report.text("No training log found.")
 
     report.section("Per-class scores")
-    report.figure(plots.per_class_bars(m["per_class"]), "IoU and Dice per class over the test set")
+    report.figure(segmentation_plots.per_class_bars(m["per_class"]), "IoU and Dice per class over the test set")
     report.table(classes, caption="Per-class scores (dataset level); empty = class absent from both maps")
-    report.figure(plots.confusion_heatmap(np.asarray(m["confusion"]), list(m["per_class"])),
+    report.figure(segmentation_plots.confusion_heatmap(np.asarray(m["confusion"]), list(m["per_class"])),
                   "Confusion matrix normalised per ground-truth row")
     report.figure(plots.scatter(classes["pixel_frequency"], classes["iou"], "pixel frequency", "IoU",
                                 "Class frequency vs IoU", labels=list(classes["class"])),
@@ -104,8 +103,7 @@ def render_segment_report(run: RunData, output: Path, n_examples: int = 3) -> Pa
 
     report.section("Per-image scores")
     ticks = {k: v.replace(" (", "\n(") for k, v in LABELS.items()}  # two-line tick labels
-    cols = [ticks.get(c, c) for c in ("mean_iou", "mean_dice", "pixel_accuracy", "adapted_rand_error")
-            if c in run.per_image]
+    cols = [ticks.get(c, c) for c in SEGMENTATION_PER_IMAGE if c in run.per_image]
     report.figure(plots.metric_distributions(run.per_image.rename(columns=ticks), cols, "Per-image metrics"),
                   "Distribution over test images")
     ranked = run.per_image.dropna(subset=["mean_iou"]).sort_values("mean_iou")

@@ -30,6 +30,7 @@ import numpy as np
 from colorseg.data.files import atomic_write, display_path
 from colorseg.errors import ConfigError
 from colorseg.inference.segmenter import Segmenter
+from colorseg.metrics.registry import SEGMENTATION_SUMMARY
 from colorseg.training.checkpoint import load_checkpoint
 from colorseg.training.datamodule import SegmentationDataModule
 from colorseg.training.evaluate import (
@@ -41,8 +42,7 @@ from colorseg.training.evaluate import (
 from colorseg.training.fit import run_fit
 from colorseg.training.segmenter import SegmenterModule
 
-SUMMARY_KEYS = ("mean_iou", "mean_dice", "pixel_accuracy", "per_image_mean_iou", "mean_boundary_f1",
-                "adapted_rand_error", "vi")
+SUMMARY_KEYS = SEGMENTATION_SUMMARY
 RESERVED = ("--run_dir", "--data.num_folds", "--data.fold", "--data.val_names", "--ckpt_path")
 
 

@@ -40,15 +40,13 @@ from colorseg.data.lab import recombine, rgb_to_lab_norm
 from colorseg.inference.colorizer import Colorizer
 from colorseg.metrics import colorization as cm
 from colorseg.metrics.feature_distribution import FeatureDistribution
+from colorseg.metrics.registry import COLORIZATION_DISTRIBUTION, COLORIZATION_IMAGE_METRICS
 from colorseg.training.checkpoint import datamodule_from_checkpoint
 from colorseg.training.color_datamodule import ColorizationDataModule
 from colorseg.training.evaluate import write_results
 
-METRIC_KEYS = ("psnr", "ssim", "colorfulness", "gt_colorfulness", "delta_colorfulness", "ab_auc",
-               "mean_sample_psnr", "best_of_n_psnr", "diversity", "sample_colorfulness",
-               "sample_delta_colorfulness", "feature_distance")
-DISTRIBUTION_KEYS = ("fd_lite2", "kid_lite2", "kid_lite2_std", "feature_distribution_images",
-                     "feature_distribution_note")
+METRIC_KEYS = COLORIZATION_IMAGE_METRICS
+DISTRIBUTION_KEYS = (*COLORIZATION_DISTRIBUTION, "feature_distribution_note")
 
 
 def _numpy(rgb: torch.Tensor) -> np.ndarray:

@@ -1,4 +1,9 @@
-"""Report plots: pure functions from pandas / numpy data to a new matplotlib ``Figure`` (Agg backend).
+"""Report plots shared by both tasks: figure creation, learning curves, image grids, generic
+bar / histogram / scatter / distribution plots and run comparisons.
+
+Task-specific plots live in :mod:`colorseg.reports.segmentation_plots` (per-class bars, confusion)
+and :mod:`colorseg.reports.colorization_plots` (ab histograms, calibration). All are pure functions
+from pandas / numpy data to a new matplotlib ``Figure`` (Agg backend).
 
 Seaborn "whitegrid" style per figure, never global. Nothing is shown or closed: the caller owns the figure
 (``html.figure_to_data_uri`` closes it). NaN / inf / ``None`` are dropped, never drawn as zeros.
@@ -8,7 +13,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
 
 import matplotlib
 
@@ -18,28 +22,28 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
-AB_RANGE = (-110.0, 110.0)
 _STAGE_STYLE = {"train": ("C0", "-"), "val": ("C1", "--"), "test": ("C2", ":")}
 # "train/loss_epoch" → ("train", "loss", "epoch"); "lr-AdamW" → (None, "lr-AdamW", None)
 _METRIC_NAME = re.compile(r"(?:(train|val|test)/)?(.+?)(?:_(epoch|step))?")
 
 
-def _figure(figsize: tuple[float, float] = (6.0, 3.5), nrows: int = 1, ncols: int = 1, grid: bool = False):
+def new_figure(figsize: tuple[float, float] = (6.0, 3.5), nrows: int = 1, ncols: int = 1, grid: bool = False):
     """New figure, seaborn "whitegrid", constrained layout → (fig, ax), or (fig, (nrows, ncols) axes) if grid."""
     with sns.axes_style("whitegrid"):
         fig, axes = plt.subplots(nrows, ncols, figsize=figsize, squeeze=False, layout="constrained")
     return fig, axes if grid else axes[0, 0]
 
 
-def _no_data(ax, message: str = "no data", when: bool = True) -> None:
+def no_data(ax, message: str = "no data", when: bool = True) -> None:
+    """Write ``message`` in the middle of ``ax`` when ``when`` (an empty panel says why it is empty)."""
     if when:
         ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color="gray")
 
 
-def _xticks(ax, names: list[str]) -> None:
+def tick_labels(ax, names: list[str]) -> None:
+    """One x tick per name; tilted when there are many or long names."""
     tilt = len(names) > 6 or any(len(s) > 10 for s in names)
     ax.set_xticks(np.arange(len(names)), names, rotation=30 if tilt else 0, ha="right" if tilt else "center")
 
@@ -62,8 +66,8 @@ def learning_curves(df: pd.DataFrame, max_panels: int = 12, ncols: int = 3) -> F
     bases = sorted(panels, key=lambda b: "loss" not in b)[:max_panels]
     ncols = max(1, min(ncols, len(bases)))
     nrows = max(1, math.ceil(len(bases) / ncols))
-    fig, axes = _figure((4.0 * ncols, 3.0 * nrows), nrows, ncols, grid=True)
-    _no_data(axes[0, 0], "no metrics logged", when=not bases)
+    fig, axes = new_figure((4.0 * ncols, 3.0 * nrows), nrows, ncols, grid=True)
+    no_data(axes[0, 0], "no metrics logged", when=not bases)
     for ax in axes.flat[max(len(bases), 1):]:
         fig.delaxes(ax)
     for ax, base in zip(axes.flat, bases):
@@ -82,51 +86,17 @@ def learning_curves(df: pd.DataFrame, max_panels: int = 12, ncols: int = 3) -> F
     return fig
 
 
-def per_class_bars(per_class: dict[str, dict[str, float | None]],
-                   metrics: Sequence[str] = ("iou", "dice")) -> Figure:
-    """Grouped bars per class of ``per_class[name][metric]``; ``None`` / NaN → no bar, an "n/a" mark."""
-    names = list(per_class)
-    fig, ax = _figure((max(6.0, 0.6 * len(names) + 2.0), 3.5))
-    x, width = np.arange(len(names)), 0.8 / max(len(metrics), 1)
-    for j, m in enumerate(metrics):
-        vals = np.array([np.nan if per_class[n].get(m) is None else float(per_class[n][m]) for n in names])
-        ok, pos = np.isfinite(vals), x + (j - (len(metrics) - 1) / 2) * width
-        ax.bar(pos[ok], vals[ok], width, label="IoU" if m == "iou" else m.replace("_", " ").title(), color=f"C{j}")
-        for p in pos[~ok]:
-            ax.text(p, 0.02, "n/a", ha="center", va="bottom", rotation=90, fontsize=7, color="gray")
-    _xticks(ax, names)
-    ax.set(ylim=(0, 1.05), ylabel="score", title="Per-class scores")
-    ax.legend(fontsize=8)
-    return fig
-
-
-def confusion_heatmap(confusion: np.ndarray, class_names: list[str], annotate_max: int = 12) -> Figure:
-    """Row-normalised (K, K) counts, rows = truth: non-empty rows sum to 1, empty rows 0; annotated if K small."""
-    cm, k = np.asarray(confusion, dtype=float), len(class_names)
-    if cm.shape != (k, k):
-        raise ValueError(f"confusion must be ({k}, {k}) for {k} class names, got {cm.shape}")
-    totals = cm.sum(axis=1, keepdims=True)
-    norm = np.divide(cm, totals, out=np.zeros_like(cm), where=totals > 0)
-    side = max(4.5, 0.45 * k + 2.5)
-    fig, ax = _figure((side + 1.0, side))
-    sns.heatmap(norm, ax=ax, vmin=0.0, vmax=1.0, cmap="Blues", annot=k <= annotate_max, fmt=".2f",
-                annot_kws={"fontsize": 8}, xticklabels=class_names, yticklabels=class_names, square=True,
-                cbar_kws={"label": "fraction of ground-truth row"})
-    ax.set(xlabel="predicted", ylabel="ground truth", title="Confusion (row-normalised)")
-    return fig
-
-
 def metric_distributions(table: pd.DataFrame, columns: list[str], title: str = "") -> Figure:
     """Violin + narrow box per column of a per-image table (one row per image; NaN dropped)."""
     long = table[list(columns)].apply(pd.to_numeric, errors="coerce").melt(var_name="metric", value_name="value")
     long = long[np.isfinite(long["value"])]
     order = [c for c in columns if (long["metric"] == c).any()]
-    fig, ax = _figure((max(6.0, 1.2 * len(columns) + 2.0), 3.5))
+    fig, ax = new_figure((max(6.0, 1.2 * len(columns) + 2.0), 3.5))
     if order:
         kw = {"data": long, "x": "metric", "y": "value", "order": order, "ax": ax}
         sns.violinplot(**kw, inner=None, cut=0, color="C0", alpha=0.4)
         sns.boxplot(**kw, width=0.15, color="white", fliersize=2)
-    _no_data(ax, when=not order)
+    no_data(ax, when=not order)
     ax.set(title=title or "Per-image distributions", xlabel="", ylabel="value")
     return fig
 
@@ -149,7 +119,7 @@ def image_grid(rows: list[list[np.ndarray]], column_titles: list[str], row_label
     if not rows:
         raise ValueError("image_grid needs at least one row")
     nrows, ncols = len(rows), max(len(r) for r in rows)
-    fig, axes = _figure((cell_inches * ncols, cell_inches * nrows), nrows, ncols, grid=True)
+    fig, axes = new_figure((cell_inches * ncols, cell_inches * nrows), nrows, ncols, grid=True)
     for (r, c), ax in np.ndenumerate(axes):
         if c >= len(rows[r]):
             ax.axis("off")
@@ -171,7 +141,7 @@ def scatter(x, y, xlabel: str, ylabel: str, title: str = "", diagonal: bool = Fa
     xs, ys = np.asarray(x, float).ravel(), np.asarray(y, float).ravel()
     if xs.shape != ys.shape or (labels is not None and len(labels) != len(xs)):
         raise ValueError(f"x, y and labels must have equal length, got {len(xs)}, {len(ys)}")
-    fig, ax = _figure()
+    fig, ax = new_figure()
     ax.scatter(xs, ys, s=18, alpha=0.8)
     ok = np.isfinite(xs) & np.isfinite(ys)
     if diagonal and ok.any():
@@ -185,36 +155,16 @@ def scatter(x, y, xlabel: str, ylabel: str, title: str = "", diagonal: bool = Fa
     return fig
 
 
-def ab_histograms(pred_ab: np.ndarray, gt_ab: np.ndarray, bins: int = 64) -> Figure:
-    """Side-by-side log-density 2-D histograms (count / N, shared colour scale) of (N, 2) ab, a on x, b on y."""
-    hists = []
-    for arr in (pred_ab, gt_ab):
-        a = np.asarray(arr, float).reshape(-1, 2)
-        a = a[np.isfinite(a).all(axis=1)]
-        h, xe, ye = np.histogram2d(a[:, 0], a[:, 1], bins=bins, range=[AB_RANGE, AB_RANGE])
-        hists.append(np.ma.masked_equal(h / max(h.sum(), 1.0), 0.0))
-    positive = np.concatenate([h.compressed() for h in hists])
-    norm = LogNorm(positive.min(), positive.max()) if positive.size else None
-    fig, axes = _figure((9.0, 4.0), 1, 2, grid=True)
-    for ax, h, name in zip(axes[0], hists, ("predicted", "ground truth")):
-        ax.grid(False)
-        mesh = ax.pcolormesh(xe, ye, h.T, norm=norm, cmap="magma")
-        ax.set(xlabel="a*", ylabel="b*", title=f"{name} ab", aspect="equal")
-        _no_data(ax, when=not positive.size)
-    fig.colorbar(mesh, ax=list(axes[0]), label="density (log scale)")
-    return fig
-
-
 def histogram(values, xlabel: str, title: str = "", bins: int | str = "auto") -> Figure:
     """Histogram of the finite entries of ``values`` (any shape, flattened), dashed line at the mean."""
     v = np.asarray(values, float).ravel()  # None → NaN
     v = v[np.isfinite(v)]
-    fig, ax = _figure()
+    fig, ax = new_figure()
     if v.size:
         ax.hist(v, bins=bins, color="C0", alpha=0.8)
         ax.axvline(v.mean(), color="k", ls="--", lw=1, label=f"mean = {v.mean():.3g}")
         ax.legend(fontsize=8)
-    _no_data(ax, when=not v.size)
+    no_data(ax, when=not v.size)
     ax.set(xlabel=xlabel, ylabel="count", title=title)
     return fig
 
@@ -222,7 +172,7 @@ def histogram(values, xlabel: str, title: str = "", bins: int | str = "auto") ->
 def embedding_scatter(points: np.ndarray, color: np.ndarray, title: str, color_label: str) -> Figure:
     """(N, 2) ``points`` coloured by the (N,) scalar ``color``, with a colourbar."""
     p = np.asarray(points, float).reshape(-1, 2)
-    fig, ax = _figure((6.0, 4.5))
+    fig, ax = new_figure((6.0, 4.5))
     sc = ax.scatter(p[:, 0], p[:, 1], c=np.asarray(color, float).ravel(), cmap="viridis", s=12)
     fig.colorbar(sc, ax=ax, label=color_label)
     ax.set(title=title, xlabel="dim 1", ylabel="dim 2")
@@ -234,43 +184,17 @@ def bar(values, labels, ylabel: str, title: str = "") -> Figure:
     vals, names = np.asarray(values, float).ravel(), [str(s) for s in labels]
     if len(vals) != len(names):
         raise ValueError(f"{len(vals)} values for {len(names)} labels")
-    fig, ax = _figure((max(6.0, 0.6 * len(names) + 2.0), 3.5))
+    fig, ax = new_figure((max(6.0, 0.6 * len(names) + 2.0), 3.5))
     bars = ax.bar(np.arange(len(vals)), np.nan_to_num(vals), color=[f"C{i % 10}" for i in range(len(vals))])
     ax.bar_label(bars, labels=[f"{v:.3g}" for v in vals], fontsize=8)
-    _xticks(ax, names)
+    tick_labels(ax, names)
     ax.set(ylabel=ylabel, title=title)
-    return fig
-
-
-def calibration_plot(spread: np.ndarray, error: np.ndarray, bins: int = 10) -> Figure:
-    """Mean error vs mean predicted spread in quantile bins of spread, with a y = x reference.
-
-    ``spread`` and ``error`` share a shape (e.g. (N,) per pixel or per image); pairs with a non-finite
-    member are dropped. Tied quantile edges merge, giving fewer bins."""
-    s, e = np.asarray(spread, float).ravel(), np.asarray(error, float).ravel()
-    if s.shape != e.shape:
-        raise ValueError(f"spread and error differ in size: {s.shape} vs {e.shape}")
-    ok = np.isfinite(s) & np.isfinite(e)
-    s, e = s[ok], e[ok]
-    fig, ax = _figure((5.0, 4.0))
-    if s.size:
-        edges = np.unique(np.quantile(s, np.linspace(0.0, 1.0, bins + 1)))
-        idx = np.clip(np.searchsorted(edges, s, side="right") - 1, 0, max(len(edges) - 2, 0))
-        count = np.bincount(idx)
-        used = count > 0
-        ms, me = (np.bincount(idx, weights=w)[used] / count[used] for w in (s, e))
-        hi = max(ms.max(), me.max())
-        ax.plot([0, hi], [0, hi], "k--", lw=1, label="y = x (calibrated)")
-        ax.plot(ms, me, "o-", color="C0", label=f"{used.sum()} quantile bins")
-        ax.legend(fontsize=8)
-    _no_data(ax, when=not s.size)
-    ax.set(xlabel="predicted spread (bin mean)", ylabel="error (bin mean)", title="Uncertainty calibration")
     return fig
 
 
 def overlaid_curves(curves: dict[str, pd.DataFrame], metric: str) -> Figure:
     """One line per run: ``curves[run]`` is a metrics table; x = epoch, y = ``metric`` (or ``metric_epoch``)."""
-    fig, ax = _figure()
+    fig, ax = new_figure()
     for run, df in curves.items():
         col = metric if metric in df else f"{metric}_epoch"
         if col in df and "epoch" in df and df[col].notna().any():
@@ -278,7 +202,7 @@ def overlaid_curves(curves: dict[str, pd.DataFrame], metric: str) -> Figure:
             ax.plot(series.index, series.to_numpy(), marker="o", ms=3, label=str(run))
     if ax.lines:
         ax.legend(fontsize=8)
-    _no_data(ax, f"no run logged {metric}", when=not ax.lines)
+    no_data(ax, f"no run logged {metric}", when=not ax.lines)
     ax.set(xlabel="epoch", ylabel=metric, title=metric)
     return fig
 
@@ -286,7 +210,7 @@ def overlaid_curves(curves: dict[str, pd.DataFrame], metric: str) -> Figure:
 def paired_differences(rows: pd.DataFrame, xlabel: str = "mean difference") -> Figure:
     """Forest plot, one row per ``metric`` (first on top): ``mean_diff`` and [``ci_low``, ``ci_high``], red if ∌ 0."""
     n = len(rows)
-    fig, ax = _figure((6.0, max(2.5, 0.45 * n + 1.2)))
+    fig, ax = new_figure((6.0, max(2.5, 0.45 * n + 1.2)))
     mean, lo, hi = (rows[c].to_numpy(float) for c in ("mean_diff", "ci_low", "ci_high"))
     y = np.arange(n)[::-1]
     err = np.clip(np.nan_to_num(np.vstack([mean - lo, hi - mean])), 0.0, None)
@@ -296,5 +220,5 @@ def paired_differences(rows: pd.DataFrame, xlabel: str = "mean difference") -> F
     ax.axvline(0.0, color="k", ls="--", lw=1)
     ax.set_yticks(y, [str(m) for m in rows["metric"]])
     ax.set(xlabel=xlabel, title="Paired differences (mean and CI)", ylim=(-0.7, n - 0.3))
-    _no_data(ax, when=not n)
+    no_data(ax, when=not n)
     return fig
