@@ -8,8 +8,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from colorseg.data.color_datasets import ColorDataset
-from colorseg.data.color_sources import build_color_source, drop_grayscale
 from colorseg.data.lab import rgb_to_lab_norm
+from colorseg.data.split_datasets import ColorSplits
 from colorseg.errors import ConfigError
 from colorseg.losses.ab_regression import AB_BINS, ab_bin_index
 
@@ -39,11 +39,12 @@ class ColorizationDataModule(pl.LightningDataModule):
                  val_fraction: float = 0.1, test_fraction: float = 0.1) -> None:
         super().__init__()
         self.save_hyperparameters()
-        if image_size < 8:
-            raise ConfigError(f"image_size must be at least 8, got {image_size}")
-        self.source = build_color_source(source, root, num_images, synthetic_size, seed, val_fraction,
-                                         test_fraction)
-        self._data: dict[str, tuple[list[np.ndarray], list[str]]] = {}
+        # the splits themselves are built by data code that evaluation shares (colorseg.data.split_datasets)
+        self.splits = ColorSplits(source=source, root=root, image_size=image_size, max_zoom=max_zoom,
+                                  repeats=repeats, val_from_train=val_from_train, num_images=num_images,
+                                  synthetic_size=synthetic_size, seed=seed, val_fraction=val_fraction,
+                                  test_fraction=test_fraction)
+        self.source = self.splits.source
 
     @property
     def image_size(self) -> int:
@@ -52,32 +53,10 @@ class ColorizationDataModule(pl.LightningDataModule):
 
     def load_split(self, split: str) -> tuple[list[np.ndarray], list[str]]:
         """Decoded colour images (H, W, 3) and names of a split (grayscale-only ones dropped)."""
-        if not self._data:
-            splits = self.source.splits()
-            if not splits.get("val") and self.hparams.val_from_train and len(splits["train"]) > 1:
-                order = np.random.default_rng(self.hparams.seed).permutation(len(splits["train"]))
-                n_val = min(self.hparams.val_from_train, len(splits["train"]) - 1)
-                held = set(order[:n_val].tolist())
-                splits["val"] = [s for i, s in enumerate(splits["train"]) if i in held]
-                splits["train"] = [s for i, s in enumerate(splits["train"]) if i not in held]
-            for name, samples in splits.items():
-                from tqdm import tqdm
-
-                images = [s.load() for s in tqdm(samples, desc=f"load {name}", unit="img", leave=False,
-                                                 disable=len(samples) < 50)]
-                kept, images = drop_grayscale(samples, images, name)
-                self._data[name] = (images, [s.name for s in kept])
-        if split not in self._data:
-            raise ConfigError(f"unknown split {split!r}")
-        return self._data[split]
+        return self.splits.load_split(split)
 
     def dataset(self, split: str) -> ColorDataset:
-        images, names = self.load_split(split)
-        if not images:
-            raise ConfigError(f"the {split} split is empty")
-        train = split == "train"
-        return ColorDataset(images, names, self.hparams.image_size, train=train, max_zoom=self.hparams.max_zoom,
-                            repeats=self.hparams.repeats if train else 1)
+        return self.splits.dataset(split)
 
     def ab_histogram(self, max_pixels: int = 2_000_000) -> torch.Tensor:
         """Counts of training ab values over the AB_BINS² grid (for rarity weighting)."""

@@ -11,22 +11,9 @@ from torch.utils.data import DataLoader
 
 from colorseg.data.datasets import SegmentationDataset, pad_collate
 from colorseg.data.label_checks import absent_classes_note, check_training_labels
-from colorseg.data.sources import Source, build_source
-from colorseg.data.splits import kfold_split, split_by_fraction, split_by_names
+from colorseg.data.sources import Source
+from colorseg.data.split_datasets import SegmentationSplits, check_disjoint  # noqa: F401 - check_disjoint re-exported
 from colorseg.data.transforms import AugmentConfig, build_augment
-from colorseg.errors import ConfigError
-
-
-def check_disjoint(splits: dict[str, list], allow_test_is_val: bool = False) -> None:
-    """Raise ConfigError naming the samples when two splits share a sample name (the test split
-    may be the validation split itself only when ``allow_test_is_val``)."""
-    names = {k: {s.name for s in v} for k, v in splits.items()}
-    pairs = [("train", "val"), ("train", "test")] + ([] if allow_test_is_val else [("val", "test")])
-    for a, b in pairs:
-        shared = sorted(names[a] & names[b])
-        if shared:
-            raise ConfigError(f"the {a} and {b} splits share {len(shared)} samples, e.g. {shared[:5]}: "
-                              f"train, validation and test must be disjoint")
 
 
 class SegmentationDataModule(pl.LightningDataModule):
@@ -68,15 +55,24 @@ class SegmentationDataModule(pl.LightningDataModule):
         super().__init__()
         augment = AugmentConfig(**augment) if isinstance(augment, dict) else augment
         args = {k: v for k, v in locals().items() if k not in ("self", "__class__", "augment")}
-        self.source: Source = build_source(source, root, class_names, class_colors, in_channels,
-                                           ignore_index, mask_value_map, num_images, image_size, seed)
+        # the splits themselves are built by data code that evaluation shares (colorseg.data.split_datasets)
+        self.splits = SegmentationSplits(**{k: v for k, v in args.items()
+                                            if k not in ("batch_size", "eval_batch_size", "num_workers")})
+        self.source: Source = self.splits.source
         # resolved metadata, so the checkpoint's data hparams agree with the model's
         self.save_hyperparameters({**args, "augment": asdict(augment), "class_names": self.class_names,
                                    "class_colors": self.class_colors, "in_channels": self.in_channels,
                                    "ignore_index": self.ignore_index})
         self.augment = build_augment(augment, self.source.ignore_index)
-        self._splits: dict[str, SegmentationDataset] = {}
-        self.test_is_val = False
+
+    @property
+    def _splits(self) -> dict[str, SegmentationDataset]:
+        return self.splits.datasets
+
+    @property
+    def test_is_val(self) -> bool:
+        """No test split was carved: ``test`` is the validation split."""
+        return self.splits.test_is_val
 
     # --- metadata the model needs (linked into the module by the CLI) ---
     @property
@@ -97,48 +93,16 @@ class SegmentationDataModule(pl.LightningDataModule):
 
     def split_samples(self) -> dict[str, list]:
         """Disjoint sample lists for ``train``, ``val`` and ``test`` following the split options."""
-        hp = self.hparams
-        predefined = self.source.splits()
-        test = predefined.get("test")
-        if "train" in predefined:
-            pool = predefined["train"]
-        else:
-            held = {s.name for s in test or []} | {s.name for s in predefined.get("val", [])}
-            pool = [s for s in self.source.pool() if s.name not in held]
-        total = len(pool) + len(test or [])
-        if test is None and (hp.test_names or hp.test_fraction):
-            if hp.test_names:
-                pool, test = split_by_names(pool, [s.name for s in pool], [str(n) for n in hp.test_names],
-                                            what="test_names")
-            else:
-                pool, test = split_by_fraction(pool, hp.test_fraction, hp.split_seed, what="test_fraction")
-        if hp.val_names and hp.num_folds:
-            raise ConfigError("data.val_names and data.num_folds both choose the validation split: set one")
-        if "val" in predefined:
-            train, val = pool, predefined["val"]
-        elif hp.val_names:
-            train, val = split_by_names(pool, [s.name for s in pool], [str(n) for n in hp.val_names])
-        elif hp.num_folds:
-            train, val = kfold_split(pool, hp.num_folds, hp.fold, hp.split_seed)
-        else:
-            train, val = split_by_fraction(pool, hp.val_fraction, hp.split_seed + 1, total=total)
-        if not train or not val:
-            raise ConfigError(f"empty split: {len(train)} training and {len(val)} validation samples")
-        self.test_is_val = test is None
-        splits = {"train": train, "val": val, "test": val if test is None else test}
-        check_disjoint(splits, allow_test_is_val=self.test_is_val)
-        return splits
+        return self.splits.split_samples()
 
     def selection_split_reused(self, split: str) -> bool:
         """True when ``split`` was used for training or for choosing checkpoints and schedules
         (train, val, or a test split that is the validation split)."""
-        self.setup()
-        return split != "test" or self.test_is_val
+        return self.splits.selection_split_reused(split)
 
     def split_names(self) -> dict[str, list[str]]:
         """Sample names per split (saved in checkpoints, so evaluation can check for overlap)."""
-        self.setup()
-        return {k: [s.name for s in ds.samples] for k, ds in self._splits.items()}
+        return self.splits.split_names()
 
     def state_dict(self) -> dict:
         return {"split_names": self.split_names()}
@@ -146,8 +110,7 @@ class SegmentationDataModule(pl.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         """Build the split datasets; for ``fit``, load and validate the training and validation
         samples up front (they are cached for training anyway), so bad files stop the run at once."""
-        if not self._splits:
-            self._build_splits()
+        self.splits.build()
         if stage == "fit":
             self._splits["train"].preload()
             self._splits["val"].preload()
@@ -163,19 +126,8 @@ class SegmentationDataModule(pl.LightningDataModule):
         if note:
             rank_zero_warn(note)
 
-    def _build_splits(self) -> None:
-        hp = self.hparams
-        samples = self.split_samples()
-        self._splits = {
-            "train": SegmentationDataset(self.source, samples["train"], hp.crop_size, hp.scale_range,
-                                         hp.repeats),
-            "val": SegmentationDataset(self.source, samples["val"]),
-            "test": SegmentationDataset(self.source, samples["test"]),
-        }
-
     def dataset(self, split: str) -> SegmentationDataset:
-        self.setup()
-        return self._splits[split]
+        return self.splits.dataset(split)
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         hp = self.hparams

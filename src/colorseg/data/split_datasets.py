@@ -1,0 +1,224 @@
+"""Data options → source → disjoint train / val / test samples → the split datasets (no Lightning).
+
+One implementation for everyone who needs a split: the training data modules
+(:mod:`colorseg.training.datamodule`, :mod:`colorseg.training.color_datamodule`) wrap these
+classes for their loaders, and evaluation rebuilds the evaluated split from the options a
+checkpoint stores (``checkpoint["datamodule_hyper_parameters"]``) through
+:meth:`SegmentationSplits.from_options` / :meth:`ColorSplits.from_options`. The constructor
+defaults are the data modules' defaults (a test keeps them equal), so a checkpoint that lacks an
+option rebuilds the same split either way.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+
+import numpy as np
+
+from colorseg.data.color_datasets import ColorDataset
+from colorseg.data.color_sources import ColorSample, ColorSource, build_color_source, drop_grayscale
+from colorseg.data.datasets import SegmentationDataset
+from colorseg.data.sources import Source, build_source
+from colorseg.data.splits import kfold_split, split_by_fraction, split_by_names
+from colorseg.errors import ConfigError
+
+SPLITS = ("train", "val", "test")
+
+
+def option_names(cls) -> set[str]:
+    """The data options ``cls`` (or a data module class) is built from."""
+    return set(inspect.signature(cls.__init__).parameters) - {"self"}
+
+
+def _from_options(cls, options: Mapping | None, overrides: Mapping | None):
+    """``cls(**options)`` with ``overrides`` applied; keys ``cls`` does not take (loader settings such
+    as ``batch_size``, LightningCLI's private keys) are dropped."""
+    names = option_names(cls)
+    values = {k: v for k, v in dict(options or {}).items() if k in names}
+    values.update(overrides or {})
+    return cls(**values)
+
+
+def check_disjoint(splits: dict[str, list], allow_test_is_val: bool = False) -> None:
+    """Raise ConfigError naming the samples when two splits share a sample name (the test split
+    may be the validation split itself only when ``allow_test_is_val``)."""
+    names = {k: {s.name for s in v} for k, v in splits.items()}
+    pairs = [("train", "val"), ("train", "test")] + ([] if allow_test_is_val else [("val", "test")])
+    for a, b in pairs:
+        shared = sorted(names[a] & names[b])
+        if shared:
+            raise ConfigError(f"the {a} and {b} splits share {len(shared)} samples, e.g. {shared[:5]}: "
+                              f"train, validation and test must be disjoint")
+
+
+class SegmentationSplits:
+    """The segmentation splits a set of data options describes (options: see
+    :class:`~colorseg.training.datamodule.SegmentationDataModule`, minus the loader settings).
+
+    ``datasets`` holds the split datasets once :meth:`build` ran (``dataset`` builds on demand);
+    ``test_is_val`` is True when no test split was carved, so ``test`` is the validation split.
+    """
+
+    def __init__(self, source: str = "synthetic", root: str | None = None,
+                 class_names: list[str] | None = None, class_colors: list[tuple[int, int, int]] | None = None,
+                 in_channels: int | None = None, ignore_index: int | None = None,
+                 mask_value_map: dict[int, int] | None = None,
+                 test_names: list[str] | None = None, test_fraction: float = 0.2,
+                 val_names: list[str] | None = None, val_fraction: float = 0.2,
+                 num_folds: int | None = None, fold: int = 0, split_seed: int = 0,
+                 crop_size: int | None = 128, scale_range: tuple[float, float] = (0.8, 1.25),
+                 repeats: int = 1, num_images: int = 64, image_size: int = 128, seed: int = 0) -> None:
+        self.test_names, self.test_fraction = test_names, test_fraction
+        self.val_names, self.val_fraction = val_names, val_fraction
+        self.num_folds, self.fold, self.split_seed = num_folds, fold, split_seed
+        self.crop_size, self.scale_range, self.repeats = crop_size, scale_range, repeats
+        self.source: Source = build_source(source, root, class_names, class_colors, in_channels,
+                                           ignore_index, mask_value_map, num_images, image_size, seed)
+        self.datasets: dict[str, SegmentationDataset] = {}
+        self.test_is_val = False
+
+    @classmethod
+    def from_options(cls, options: Mapping | None, overrides: Mapping | None = None) -> SegmentationSplits:
+        """Build from saved data options (e.g. a checkpoint's ``datamodule_hyper_parameters``)."""
+        return _from_options(cls, options, overrides)
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.source.class_names)
+
+    @property
+    def class_colors(self) -> list[tuple[int, int, int]]:
+        return list(self.source.class_colors)
+
+    @property
+    def in_channels(self) -> int:
+        return self.source.in_channels
+
+    @property
+    def ignore_index(self) -> int:
+        return self.source.ignore_index
+
+    def split_samples(self) -> dict[str, list]:
+        """Disjoint sample lists for ``train``, ``val`` and ``test`` following the split options."""
+        predefined = self.source.splits()
+        test = predefined.get("test")
+        if "train" in predefined:
+            pool = predefined["train"]
+        else:
+            held = {s.name for s in test or []} | {s.name for s in predefined.get("val", [])}
+            pool = [s for s in self.source.pool() if s.name not in held]
+        total = len(pool) + len(test or [])
+        if test is None and (self.test_names or self.test_fraction):
+            if self.test_names:
+                pool, test = split_by_names(pool, [s.name for s in pool], [str(n) for n in self.test_names],
+                                            what="test_names")
+            else:
+                pool, test = split_by_fraction(pool, self.test_fraction, self.split_seed, what="test_fraction")
+        if self.val_names and self.num_folds:
+            raise ConfigError("data.val_names and data.num_folds both choose the validation split: set one")
+        if "val" in predefined:
+            train, val = pool, predefined["val"]
+        elif self.val_names:
+            train, val = split_by_names(pool, [s.name for s in pool], [str(n) for n in self.val_names])
+        elif self.num_folds:
+            train, val = kfold_split(pool, self.num_folds, self.fold, self.split_seed)
+        else:
+            train, val = split_by_fraction(pool, self.val_fraction, self.split_seed + 1, total=total)
+        if not train or not val:
+            raise ConfigError(f"empty split: {len(train)} training and {len(val)} validation samples")
+        self.test_is_val = test is None
+        splits = {"train": train, "val": val, "test": val if test is None else test}
+        check_disjoint(splits, allow_test_is_val=self.test_is_val)
+        return splits
+
+    def build(self) -> dict[str, SegmentationDataset]:
+        """The split datasets (training: random rescaled crops, repeated; val / test: whole images)."""
+        if not self.datasets:
+            samples = self.split_samples()
+            self.datasets.update({
+                "train": SegmentationDataset(self.source, samples["train"], self.crop_size, self.scale_range,
+                                             self.repeats),
+                "val": SegmentationDataset(self.source, samples["val"]),
+                "test": SegmentationDataset(self.source, samples["test"]),
+            })
+        return self.datasets
+
+    def dataset(self, split: str) -> SegmentationDataset:
+        datasets = self.build()
+        if split not in datasets:
+            raise ConfigError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+        return datasets[split]
+
+    def split_names(self) -> dict[str, list[str]]:
+        """Sample names per split (saved in checkpoints, so evaluation can check for overlap)."""
+        return {k: [s.name for s in ds.samples] for k, ds in self.build().items()}
+
+    def selection_split_reused(self, split: str) -> bool:
+        """True when ``split`` was used for training or for choosing checkpoints and schedules
+        (train, val, or a test split that is the validation split)."""
+        self.build()
+        return split != "test" or self.test_is_val
+
+
+class ColorSplits:
+    """The colorization splits a set of data options describes (options: see
+    :class:`~colorseg.training.color_datamodule.ColorizationDataModule`, minus the loader settings).
+
+    Splits are decoded on first use, one split at a time; grayscale-only images are dropped.
+    """
+
+    def __init__(self, source: str = "synthetic", root: str | None = None, image_size: int = 64,
+                 max_zoom: float = 1.25, repeats: int = 1, val_from_train: int = 20, num_images: int = 256,
+                 synthetic_size: int = 64, seed: int = 0, val_fraction: float = 0.1,
+                 test_fraction: float = 0.1) -> None:
+        if image_size < 8:
+            raise ConfigError(f"image_size must be at least 8, got {image_size}")
+        self.image_size, self.max_zoom, self.repeats = int(image_size), max_zoom, repeats
+        self.val_from_train, self.seed = val_from_train, seed
+        self.source: ColorSource = build_color_source(source, root, num_images, synthetic_size, seed, val_fraction,
+                                                      test_fraction)
+        self._samples: dict[str, list[ColorSample]] | None = None
+        self._data: dict[str, tuple[list[np.ndarray], list[str]]] = {}
+
+    @classmethod
+    def from_options(cls, options: Mapping | None, overrides: Mapping | None = None) -> ColorSplits:
+        """Build from saved data options (e.g. a checkpoint's ``datamodule_hyper_parameters``)."""
+        return _from_options(cls, options, overrides)
+
+    def split_samples(self) -> dict[str, list[ColorSample]]:
+        """The source's splits; without a validation split (BSDS500), ``val_from_train`` seeded
+        training images are held out for validation."""
+        if self._samples is None:
+            splits = self.source.splits()
+            if not splits.get("val") and self.val_from_train and len(splits["train"]) > 1:
+                order = np.random.default_rng(self.seed).permutation(len(splits["train"]))
+                n_val = min(self.val_from_train, len(splits["train"]) - 1)
+                held = set(order[:n_val].tolist())
+                splits["val"] = [s for i, s in enumerate(splits["train"]) if i in held]
+                splits["train"] = [s for i, s in enumerate(splits["train"]) if i not in held]
+            self._samples = splits
+        return self._samples
+
+    def load_split(self, split: str) -> tuple[list[np.ndarray], list[str]]:
+        """Decoded colour images (H, W, 3) and names of a split (grayscale-only ones dropped)."""
+        if split not in self._data:
+            splits = self.split_samples()
+            if split not in splits:
+                raise ConfigError(f"unknown split {split!r}")
+            from tqdm import tqdm
+
+            samples = splits[split]
+            images = [s.load() for s in tqdm(samples, desc=f"load {split}", unit="img", leave=False,
+                                             disable=len(samples) < 50)]
+            kept, images = drop_grayscale(samples, images, split)
+            self._data[split] = (images, [s.name for s in kept])
+        return self._data[split]
+
+    def dataset(self, split: str) -> ColorDataset:
+        images, names = self.load_split(split)
+        if not images:
+            raise ConfigError(f"the {split} split is empty")
+        train = split == "train"
+        return ColorDataset(images, names, self.image_size, train=train, max_zoom=self.max_zoom,
+                            repeats=self.repeats if train else 1)
