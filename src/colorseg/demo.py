@@ -79,11 +79,10 @@ def ambiguity_figure(vae_ckpt: Path, reg_ckpt: Path, n_images: int = 4, n_sample
 
 def run_demo(output: Path, quick: bool = False) -> Path:
     """Run everything (see module docstring); returns the path of ``index.html``."""
-    from colorseg.cli import _task_classes
     from colorseg.reports import make_comparison, make_report
     from colorseg.reports.html import HtmlReport
     from colorseg.reports.run_data import load_run
-    from colorseg.training.fit import run_fit
+    from colorseg.training.tasks import fit_task
 
     output = Path(output)
     t0 = time.perf_counter()
@@ -92,7 +91,7 @@ def run_demo(output: Path, quick: bool = False) -> Path:
         _announce(i, STEPS[i])
         task = name.split("-")[0]
         run_dir = output / name
-        run_fit(*_task_classes(task), ["--run_dir", str(run_dir), "--overwrite=true", *args], task=task)
+        fit_task(task, ["--run_dir", str(run_dir), "--overwrite=true", *args])
         runs[name] = run_dir
     _announce(4, STEPS[4])
     reports = {name: make_report(run_dir) for name, run_dir in runs.items()}
