@@ -31,7 +31,7 @@ from colorseg.metrics.registry import COLORIZATION_METRICS
 CONFIGS = {"vae": "bsds500.yaml", "regression": "bsds500_regression.yaml",
            "no_perceptual": "bsds500_no_perceptual.yaml", "gray": "bsds500_gray.yaml",
            "regression_rarity": "bsds500_regression_rarity.yaml"}
-# metrics.json keys copied into results/colorize_<model>.json (meanings: colorseg.training.evaluate_color).
+# metrics.json keys copied into results/colorize_<model>.json (meanings: colorseg.evaluation.colorization).
 KEYS = (*COLORIZATION_METRICS, "feature_distribution_note")
 
 

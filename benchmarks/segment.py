@@ -63,12 +63,13 @@ def run_measured(cmd: list[str], log: Path) -> tuple[float, float]:
 
 def inference_seconds(ckpt: Path, dataset: str, data_root: Path) -> float:
     """Mean seconds per test image for Segmenter.predict at full resolution (after warm-up)."""
+    from colorseg.checkpoint import load_checkpoint
+
     from colorseg.inference.segmenter import Segmenter
-    from colorseg.training.checkpoint import load_checkpoint
-    from colorseg.training.evaluate import datamodule_from_checkpoint
+    from colorseg.evaluation.segmentation import split_data_from_checkpoint
 
     seg = Segmenter.from_checkpoint(ckpt)
-    dm = datamodule_from_checkpoint(load_checkpoint(ckpt, "segment"), {"root": str(data_root / dataset)})
+    dm = split_data_from_checkpoint(load_checkpoint(ckpt, "segment"), {"root": str(data_root / dataset)})
     ds = dm.dataset("test")
     images = [ds[i]["image"][None] for i in range(min(len(ds), 20))]
     seg.predict_tensor(images[0])

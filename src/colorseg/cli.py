@@ -20,7 +20,6 @@ User errors (bad files, configs, checkpoints) print one clear line and exit with
 from __future__ import annotations
 
 import argparse
-import inspect
 import sys
 from pathlib import Path
 
@@ -49,60 +48,29 @@ def parse_data_overrides(tokens: list[str], allowed: set[str]) -> dict:
     return out
 
 
-def _task_classes(task: str):
-    """(LightningModule, LightningDataModule) of a task, imported lazily (fast --help)."""
-    if task == "segment":
-        from colorseg.training.datamodule import SegmentationDataModule
-        from colorseg.training.segmenter import SegmenterModule
-
-        return SegmenterModule, SegmentationDataModule
-    from colorseg.training.color_datamodule import ColorizationDataModule
-    from colorseg.training.colorizer import ColorizerModule
-
-    return ColorizerModule, ColorizationDataModule
-
-
 def _default_output(ckpt: str, split: str) -> Path:
     return Path(ckpt).resolve().parent.parent / f"test-{split}"
 
 
 def _test(args: argparse.Namespace, extra: list[str]) -> int:
-    from colorseg.training.checkpoint import load_checkpoint
-
-    _, datamodule_class = _task_classes(args.task)
-    allowed = set(inspect.signature(datamodule_class.__init__).parameters) - {"self"}
-    overrides = parse_data_overrides(extra, allowed)
     paths = args.ckpt if isinstance(args.ckpt, list) else [args.ckpt]
-    ckpt = load_checkpoint(paths[0], task=args.task)
     output = Path(args.output) if args.output else _default_output(paths[0], args.split)
     if args.task == "segment":
-        from colorseg.inference.segmenter import Segmenter
-        from colorseg.training.evaluate import (
-            datamodule_from_checkpoint,
-            evaluate_segmenter,
-            used_split_names,
-        )
+        from colorseg.evaluation.segmentation import DATA_OPTIONS, evaluate_checkpoints
 
-        members = [ckpt] + [load_checkpoint(p, task="segment") for p in paths[1:]]
-        metrics = evaluate_segmenter(Segmenter.from_checkpoints(paths, device=args.device),
-                                     datamodule_from_checkpoint(ckpt, overrides), output, split=args.split,
-                                     checkpoint=", ".join(map(str, paths)), recorded_splits=used_split_names(members))
+        metrics = evaluate_checkpoints(paths, output, split=args.split,
+                                       overrides=parse_data_overrides(extra, set(DATA_OPTIONS)), device=args.device)
         print(f"mean IoU {metrics['mean_iou']:.4f}, mean Dice {metrics['mean_dice']:.4f}, "
               f"pixel accuracy {metrics['pixel_accuracy']:.4f} on {metrics['num_images']} images")
         if metrics["absent_classes"]:
             print(f"warning: no ground-truth pixels of {', '.join(metrics['absent_classes'])} in this split: "
                   "the means average over the classes present", file=sys.stderr)
     else:
-        from colorseg.inference.colorizer import Colorizer
-        from colorseg.training.evaluate_color import (
-            color_datamodule_from_checkpoint,
-            evaluate_colorizer,
-        )
+        from colorseg.evaluation.colorization import DATA_OPTIONS, evaluate_checkpoint
 
-        metrics = evaluate_colorizer(Colorizer.from_checkpoint(args.ckpt, device=args.device),
-                                     color_datamodule_from_checkpoint(ckpt, overrides), output, split=args.split,
-                                     n_samples=args.samples, temperature=args.temperature,
-                                     checkpoint=str(args.ckpt))
+        metrics = evaluate_checkpoint(args.ckpt, output, split=args.split, n_samples=args.samples,
+                                      temperature=args.temperature,
+                                      overrides=parse_data_overrides(extra, set(DATA_OPTIONS)), device=args.device)
         print(f"PSNR {metrics['psnr']:.2f} dB, SSIM {metrics['ssim']:.4f}, colourfulness "
               f"{metrics['colorfulness']:.1f} (GT {metrics['gt_colorfulness']:.1f}); samples: mean single-sample "
               f"PSNR {metrics['mean_sample_psnr']:.2f} dB, oracle best-of-{args.samples} PSNR "
@@ -227,10 +195,10 @@ def main(argv: list[str] | None = None) -> int:
             except SystemExit as exc:
                 return int(exc.code or 0)
         if len(argv) >= 2 and argv[0] in ("segment", "colorize") and argv[1] == "fit":
-            from colorseg.training.fit import run_fit
+            from colorseg.training.tasks import fit_task
 
             try:
-                run_fit(*_task_classes(argv[0]), argv[2:], task=argv[0])
+                fit_task(argv[0], argv[2:])
             except SystemExit as exc:  # argument errors (already printed by jsonargparse)
                 return int(exc.code or 0)
             return 0

@@ -12,7 +12,8 @@ import torch
 
 from colorseg.errors import ConfigError
 from colorseg.inference.segmenter import Segmenter
-from colorseg.inference.tiling import TileConfig, apply_tta, blend_window, mirror_index, predict_tiled
+from colorseg.inference.tiling import TileConfig, apply_tta, blend_window, predict_tiled
+from colorseg.models.padding import mirror_index
 from colorseg.training.segmenter import SegmenterModule
 
 
@@ -44,8 +45,8 @@ def test_unet_tiled_matches_whole_image() -> None:
     torch.manual_seed(0)
     module = SegmenterModule(class_names=["a", "b", "c"], in_channels=3, depth=2, base_width=8)
     image = np.random.default_rng(1).integers(0, 256, (150, 230, 3), dtype=np.uint8)
-    tiled_mask, tiled = Segmenter(module, tiling=TileConfig(tile=96, overlap=48)).predict(image, return_probs=True)
-    whole_mask, whole = Segmenter(module, tiling=TileConfig(tile=1024)).predict(image, return_probs=True)
+    tiled_mask, tiled = Segmenter(module.to_model(), tiling=TileConfig(tile=96, overlap=48)).predict(image, return_probs=True)
+    whole_mask, whole = Segmenter(module.to_model(), tiling=TileConfig(tile=1024)).predict(image, return_probs=True)
     assert (tiled_mask == whole_mask).mean() > 0.995
     assert np.abs(tiled - whole).mean() < 1e-3
     np.testing.assert_allclose(tiled.sum(0), 1.0, atol=1e-5)
@@ -79,8 +80,8 @@ def test_tta_is_used_by_segmenter_and_stays_a_distribution() -> None:
     torch.manual_seed(0)
     module = SegmenterModule(class_names=["a", "b"], in_channels=1, depth=2, base_width=4)
     image = np.random.default_rng(0).random((40, 52)).astype(np.float32)
-    _, plain = Segmenter(module).predict(image, return_probs=True)
-    _, tta = Segmenter(module, tiling=TileConfig(tta="d4")).predict(image, return_probs=True)
+    _, plain = Segmenter(module.to_model()).predict(image, return_probs=True)
+    _, tta = Segmenter(module.to_model(), tiling=TileConfig(tta="d4")).predict(image, return_probs=True)
     assert not np.allclose(plain, tta)
     np.testing.assert_allclose(tta.sum(0), 1.0, atol=1e-5)
 
@@ -103,7 +104,7 @@ def test_8192_image_segments_in_bounded_memory() -> None:
         torch.manual_seed(0)
         module = SegmenterModule(class_names=["a", "b"], in_channels=1, depth=2, base_width=2)
         image = np.random.default_rng(0).integers(0, 256, (8192, 8192), dtype=np.uint8)
-        mask = Segmenter(module, tiling=TileConfig(tile=512, overlap=64, batch_size=2)).predict(image)
+        mask = Segmenter(module.to_model(), tiling=TileConfig(tile=512, overlap=64, batch_size=2)).predict(image)
         assert mask.shape == (8192, 8192) and mask.dtype == np.uint8 and set(np.unique(mask)) <= {0, 1}
         # VmHWM is this process's own peak (ru_maxrss would include pytest's size across the exec)
         print(next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM")))
@@ -135,16 +136,16 @@ def test_recombine_rows_matches_whole_image_recombine() -> None:
 
 
 def test_evaluation_tiles_images_larger_than_the_tile() -> None:
-    from colorseg.training.evaluate import predict_labels
+    from colorseg.evaluation.segmentation import predict_labels
 
     torch.manual_seed(0)
     module = SegmenterModule(class_names=["a", "b"], in_channels=1, depth=2, base_width=4)
     image = torch.rand(1, 70, 90)
-    tiled = Segmenter(module, tiling=TileConfig(tile=32, overlap=8))
+    tiled = Segmenter(module.to_model(), tiling=TileConfig(tile=32, overlap=8))
     labels = predict_labels(tiled, image)
     assert labels.shape == (1, 70, 90) and labels.dtype == torch.int64
     assert np.array_equal(labels[0].numpy(), tiled.predict(image[0].numpy()))
-    whole = Segmenter(module)
+    whole = Segmenter(module.to_model())
     assert torch.equal(predict_labels(whole, image), whole.predict_tensor(image[None]).argmax(1))
 
 

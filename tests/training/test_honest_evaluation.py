@@ -1,5 +1,6 @@
 """No silent perfect scores: classes without pixels stop training, every declared class is
-listed in the metrics, and a score on a selection split says so."""
+listed in the metrics, and a score on a selection split says so (the evaluation side:
+tests/evaluation/test_evaluate_segmentation.py)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,8 @@ from colorseg.cli import main
 from colorseg.data.label_checks import check_training_labels, label_counts
 from colorseg.errors import DataError
 from colorseg.inference.ensemble import ProbabilityEnsemble
-from colorseg.inference.segmenter import Segmenter
-from colorseg.training.checkpoint import load_checkpoint
+from colorseg.checkpoint import load_checkpoint
 from colorseg.training.datamodule import SegmentationDataModule
-from colorseg.training.evaluate import datamodule_from_checkpoint, evaluate_segmenter
 from colorseg.training.segmenter import SegmenterModule
 from tests.conftest import write_pair
 
@@ -76,57 +75,6 @@ def test_validation_split_without_a_class_warns() -> None:
     dm._splits["val"]._cache = {0: (np.zeros((8, 8, 3), np.float32), np.zeros((8, 8), np.int64))}
     with pytest.warns(UserWarning, match="validation split has no pixels of circle, square, triangle"):
         dm.check_labels()
-
-
-@pytest.fixture(scope="module")
-def tiny_ckpt(tmp_path_factory) -> Path:
-    run_dir = tmp_path_factory.mktemp("runs") / "tiny"
-    assert main(["segment", "fit", "-c", TINY, "--run_dir", str(run_dir),
-                 "--trainer.enable_progress_bar=false"]) == 0
-    return run_dir / "checkpoints" / "best.ckpt"
-
-
-def test_test_split_is_held_out_and_val_is_marked(tiny_ckpt: Path, tmp_path: Path, capsys) -> None:
-    for split, reused in (("test", False), ("val", True)):
-        out = tmp_path / split
-        assert main(["segment", "test", "--ckpt", str(tiny_ckpt), "--split", split, "--output", str(out)]) == 0
-        metrics = json.loads((out / "metrics.json").read_text())
-        assert metrics["selection_split_reused"] is reused and metrics["split"] == split
-        assert ("not a held-out score" in capsys.readouterr().err) is reused
-    assert "selection" in metrics["selection_note"]
-
-
-def test_recorded_splits_reveal_an_overlap(tiny_ckpt: Path, tmp_path: Path) -> None:
-    """Evaluating with other split options cannot hide that the samples trained the model."""
-    ckpt = load_checkpoint(tiny_ckpt, "segment")
-    recorded = ckpt["SegmentationDataModule"]["split_names"]
-    assert set(recorded["train"]).isdisjoint(recorded["test"])
-    dm = datamodule_from_checkpoint(ckpt, {"test_names": recorded["train"][:2], "val_names": recorded["val"]})
-    metrics = evaluate_segmenter(Segmenter.from_checkpoint(tiny_ckpt), dm, tmp_path, "test", progress=False,
-                                 recorded_splits=recorded)
-    assert metrics["selection_split_reused"]
-    assert "2 of the 2 samples were in the checkpoint's train split" in metrics["selection_note"]
-
-
-def test_old_checkpoints_test_on_their_validation_split(tiny_ckpt: Path) -> None:
-    ckpt = load_checkpoint(tiny_ckpt, "segment")
-    del ckpt["datamodule_hyper_parameters"]["test_fraction"]  # as written before test splits existed
-    dm = datamodule_from_checkpoint(ckpt)
-    assert dm.split_names()["test"] == dm.split_names()["val"] and dm.selection_split_reused("test")
-
-
-def test_metrics_list_absent_classes(tiny_ckpt: Path, tmp_path: Path) -> None:
-    ckpt = load_checkpoint(tiny_ckpt, "segment")
-    dm = datamodule_from_checkpoint(ckpt)
-    dataset = dm.dataset("test")
-    for i in range(len(dataset.samples)):  # ground truth: background only
-        image, mask = dataset.load_pair(i)
-        dataset._cache[i] = (image, np.zeros_like(mask))
-    metrics = evaluate_segmenter(Segmenter.from_checkpoint(tiny_ckpt), dm, tmp_path, "test", progress=False)
-    assert metrics["absent_classes"] == ["circle", "square", "triangle"]
-    assert list(metrics["per_class"]) == ["background", "circle", "square", "triangle"]
-    assert metrics["per_class"]["circle"]["present"] is False and metrics["per_class"]["circle"]["gt_pixels"] == 0
-    assert metrics["per_class"]["background"]["gt_pixels"] == len(dataset.samples) * 48 * 48
 
 
 def test_probability_ensemble_averages_members() -> None:

@@ -8,20 +8,17 @@ import numpy as np
 import pandas as pd
 import torch
 
+from colorseg.checkpoint import colorization_model_from_checkpoint, load_checkpoint
 from colorseg.data.files import atomic_write
 from colorseg.data.lab import recombine, rgb_to_lab_norm, to_gray
+from colorseg.evaluation.colorization import split_data_from_checkpoint
 from colorseg.inference.colorizer import Colorizer
-from colorseg.losses.kl import kl_diag_gaussians
-from colorseg.metrics.colorization import colorfulness
 from colorseg.metrics.registry import COLORIZATION_METRICS, COLORIZATION_SUMMARY
 from colorseg.reports import colorization_plots
 from colorseg.reports import plots_common as plots
 from colorseg.reports.html import HtmlReport
-from colorseg.reports.run_data import RunData, flatten, hardware, report_title, selection_warning
-from colorseg.training.checkpoint import load_checkpoint
-from colorseg.training.evaluate_color import color_datamodule_from_checkpoint
+from colorseg.reports.run_data import RunData, flatten, hardware, read_results_table, report_title, selection_warning
 
-AB = 110.0  # ab_norm → Lab units
 SUMMARY_KEYS = COLORIZATION_SUMMARY
 
 
@@ -30,46 +27,32 @@ def _np(rgb: torch.Tensor) -> np.ndarray:
 
 
 @torch.inference_mode()
-def analyse(run: RunData, n_grid: int = 4, n_samples: int = 4, max_images: int = 200, seed: int = 0) -> dict:
-    """Model outputs over the evaluated split (normally test): grids, ab pixels, latent statistics
-    and calibration data."""
-    col = Colorizer.from_checkpoint(run.checkpoint)
-    dataset = color_datamodule_from_checkpoint(load_checkpoint(run.checkpoint, "colorize")).dataset(
-        run.test_metrics.get("split", "test"))
-    net = col.module.net
+def sample_grid(colorizer: Colorizer, dataset, n_grid: int = 4, n_samples: int = 4, seed: int = 0):
+    """Rows (gray input, ground truth, prediction, ``n_samples`` samples) for the first ``n_grid``
+    images of ``dataset``, and their names: the only model outputs a report computes itself."""
     gen = torch.Generator().manual_seed(seed)
-    out = {"grid": [], "grid_names": [], "pred_ab": [], "gt_ab": [], "prior_mu": [], "kl": [], "gt_cf": [],
-           "spread": [], "error": []}
-    for i in range(min(len(dataset), max_images)):
+    rows, names = [], []
+    for i in range(min(len(dataset), n_grid)):
         item = dataset[i]
-        work = item["rgb"][None]
-        L, ab = rgb_to_lab_norm(work)
-        pred_ab = col.module(L)["ab"]
-        samples = col.module.sample(L, n_samples, 1.0, gen)[0]  # (N, 2, h, w)
-        rng = np.random.default_rng(i)
-        pix = rng.choice(L.numel(), size=min(2000, L.numel()), replace=False)
-        out["pred_ab"].append(pred_ab.reshape(2, -1)[:, pix].T.numpy() * AB)
-        out["gt_ab"].append(ab.reshape(2, -1)[:, pix].T.numpy() * AB)
-        spread = samples.std(0).norm(dim=0).reshape(-1)[pix] * AB if n_samples > 1 else torch.zeros(len(pix))
-        out["spread"].append(spread.numpy())
-        out["error"].append((pred_ab - ab)[0].norm(dim=0).reshape(-1)[pix].numpy() * AB)
-        rgb = _np(work[0])
-        out["gt_cf"].append(colorfulness(rgb))
-        if net is not None and net.latent_dim:
-            skips = net.encode(L)
-            mu_p, lv_p = net.prior_params(skips)
-            mu_q, lv_q = net.posterior_params(L, ab)
-            out["prior_mu"].append(mu_p[0].numpy())
-            out["kl"].append(kl_diag_gaussians(mu_q, lv_q, mu_p, lv_p)[0].numpy())
-        if len(out["grid"]) < n_grid:
-            gray = to_gray(rgb)  # the L the model sees, shown with ab = 0
-            pred = recombine(L, pred_ab)[0]
-            sampled = col.colorize_tensor(L, L, n_samples, 1.0, gen, deterministic=False)
-            out["grid"].append([gray, rgb, _np(pred)] + [_np(s) for s in sampled])
-            out["grid_names"].append(item["name"])
-    for key in ("pred_ab", "gt_ab", "spread", "error"):
-        out[key] = np.concatenate(out[key]) if out[key] else np.zeros((0,))
-    return out
+        L, _ = rgb_to_lab_norm(item["rgb"][None])
+        rgb = _np(item["rgb"])
+        pred = recombine(L, colorizer.predict_ab(L))[0]
+        sampled = colorizer.colorize_tensor(L, L, n_samples, 1.0, gen, deterministic=False)
+        rows.append([to_gray(rgb), rgb, _np(pred)] + [_np(x) for x in sampled])  # gray: the L the model sees
+        names.append(item["name"])
+    return rows, names
+
+
+def evaluation_tables(run: RunData) -> dict:
+    """What the evaluation wrote for the analysis sections (see :mod:`colorseg.evaluation.colorization`):
+    ``pixels`` (ab_pixels.csv) and ``latent`` (latent.csv, merged with each image's GT colourfulness),
+    each None when absent."""
+    pixels = read_results_table(run, "ab_pixels.csv")
+    latent = read_results_table(run, "latent.csv")
+    if latent is not None and "gt_colorfulness" in run.per_image:
+        cf = run.per_image[["name", "gt_colorfulness"]].astype({"name": str})
+        latent = latent.astype({"name": str}).merge(cf, on="name", how="left")
+    return {"pixels": pixels, "latent": latent}
 
 
 def latent_projections(prior_mu: np.ndarray, seed: int = 0) -> dict[str, np.ndarray]:
@@ -91,7 +74,12 @@ def render_colorize_report(run: RunData, output: Path, n_samples: int = 4) -> Pa
     """Write ``output`` (HTML) and the CSV tables behind it into ``<output stem>_tables/``."""
     tables_dir = output.parent / f"{output.stem}_tables"
     m = run.test_metrics
-    data = analyse(run, n_samples=n_samples)
+    tables = evaluation_tables(run)
+    pixels, latent = tables["pixels"], tables["latent"]
+    ckpt = load_checkpoint(run.checkpoint, "colorize")  # once, for the sample grid only
+    grid, grid_names = sample_grid(Colorizer(colorization_model_from_checkpoint(ckpt)),
+                                   split_data_from_checkpoint(ckpt).dataset(m.get("split", "test")),
+                                   n_samples=n_samples)
     report = HtmlReport(report_title(f"Colorization report: {run.name}", m))
     report.section("Summary")
     if selection_warning(m):
@@ -113,37 +101,47 @@ def render_colorize_report(run: RunData, output: Path, n_samples: int = 4) -> Pa
     report.key_values({"source": data_cfg.get("source"), "root": data_cfg.get("root"),
                        "working resolution": data_cfg.get("image_size"), "test images": m.get("num_images"),
                        "mean GT colourfulness": m.get("gt_colorfulness"),
-                       "GT |ab| mean (Lab units)": float(np.linalg.norm(data["gt_ab"], axis=1).mean())
-                       if len(data["gt_ab"]) else None})
+                       "GT |ab| mean (Lab units)": m.get("gt_ab_magnitude")})
     report.section("Learning curves")
     if len(run.log):
         report.figure(plots.learning_curves(run.log), "Each loss term and validation metric, train vs val")
     report.section("Samples")
-    if data["grid"]:
+    if grid:
         titles = ["gray input", "ground truth", "prediction (prior mean)"] + [f"sample {i + 1}"
                                                                               for i in range(n_samples)]
-        report.figure(plots.image_grid(data["grid"], titles, data["grid_names"]),
+        report.figure(plots.image_grid(grid, titles, grid_names),
                       "Deterministic prediction and samples from the learned prior (temperature 1)")
     report.section("Colourfulness and colour statistics")
     report.figure(plots.scatter(run.per_image["gt_colorfulness"], run.per_image["colorfulness"],
                                 "ground-truth colourfulness", "output colourfulness", "Colourfulness per image",
                                 diagonal=True), "Points under the diagonal are washed out")
-    if len(data["pred_ab"]):
-        report.figure(colorization_plots.ab_histograms(data["pred_ab"], data["gt_ab"]), "ab distribution: prediction vs truth")
+    missing = ("The evaluation results hold no {} (written by an older colorseg): re-run "
+               "`colorseg colorize test` on this run to add it.")
+    if pixels is not None and len(pixels):
+        report.figure(colorization_plots.ab_histograms(pixels[["pred_a", "pred_b"]].to_numpy(),
+                                                       pixels[["gt_a", "gt_b"]].to_numpy()),
+                      "ab distribution: prediction vs truth (pixels sampled by the evaluation)")
+    elif pixels is None:
+        report.text(missing.format("ab pixel table (ab_pixels.csv)"))
     report.figure(plots.histogram(run.per_image["psnr"], COLORIZATION_METRICS["psnr"].label, "Per-image PSNR"), "")
     report.section("Latent space")
-    if data["prior_mu"]:
-        mu, kl = np.stack(data["prior_mu"]), np.stack(data["kl"])
+    n_eval = int(m.get("n_samples") or 0)
+    if latent is not None and len(latent):
+        mu = latent.filter(regex=r"^mu_\d+$").to_numpy(float)
+        kl = latent.filter(regex=r"^kl_\d+$").to_numpy(float)
         for name, pts in latent_projections(mu).items():
-            report.figure(plots.embedding_scatter(pts, np.asarray(data["gt_cf"]), f"{name} of prior means",
-                                                  "GT colourfulness"), "")
+            report.figure(plots.embedding_scatter(pts, latent["gt_colorfulness"].to_numpy(float),
+                                                  f"{name} of prior means", "GT colourfulness"), "")
         per_dim = kl.mean(0)
         report.figure(plots.bar(per_dim, [f"z{i}" for i in range(len(per_dim))], "mean KL (nats)",
                                 f"KL per latent dimension: {(per_dim > 0.01).sum()} of {len(per_dim)} active"),
                       "Active units: dimensions whose posterior departs from the prior (KL > 0.01)")
-        if n_samples > 1:
-            report.figure(colorization_plots.calibration_plot(data["spread"], data["error"]),
-                          "Calibration: spread of the samples vs the actual ab error of the prediction")
+        if n_eval > 1 and pixels is not None:
+            report.figure(colorization_plots.calibration_plot(pixels["spread"].to_numpy(), pixels["error"].to_numpy()),
+                          f"Calibration: spread of the evaluation's {n_eval} samples vs the actual ab error of "
+                          "the prediction")
+    elif "latent_dim" not in m:
+        report.text(missing.format("latent statistics (latent.csv)"))
     else:
         report.text("This model has no latent variable (regression or gray baseline).")
     report.section("Configuration")
@@ -151,7 +149,8 @@ def render_colorize_report(run: RunData, output: Path, n_samples: int = 4) -> Pa
     tables_dir.mkdir(parents=True, exist_ok=True)
     for name, df in {"per_image.csv": run.per_image, "learning_curves.csv": run.log}.items():
         atomic_write(tables_dir / name, lambda p, df=df: df.to_csv(p, index=False))
-    if data["prior_mu"]:
-        kl_df = pd.DataFrame({"dim": range(len(data["kl"][0])), "mean_kl": np.stack(data["kl"]).mean(0)})
+    if latent is not None and len(latent):
+        kl_mean = latent.filter(regex=r"^kl_\d+$").to_numpy(float).mean(0)
+        kl_df = pd.DataFrame({"dim": range(len(kl_mean)), "mean_kl": kl_mean})
         atomic_write(tables_dir / "kl_per_dim.csv", lambda p: kl_df.to_csv(p, index=False))
     return report.save(output)

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import numpy as np
 
+from colorseg.checkpoint import (
+    colorization_model_from_checkpoint,
+    load_checkpoint,
+    segmentation_model_from_checkpoint,
+)
+from colorseg.evaluation import colorization as color_evaluation
+from colorseg.evaluation import segmentation as segment_evaluation
 from colorseg.inference.colorizer import Colorizer
 from colorseg.inference.segmenter import Segmenter, overlay
 from colorseg.reports.run_data import RunData
-from colorseg.training.checkpoint import load_checkpoint
-from colorseg.training.evaluate import datamodule_from_checkpoint
-from colorseg.training.evaluate_color import color_datamodule_from_checkpoint
 
 
 def segment_examples(runs: list[RunData], names: list[str], k: int = 3):
-    """Rows: image, ground truth, then each run's prediction overlay, for the first ``k`` test images."""
-    dm = datamodule_from_checkpoint(load_checkpoint(runs[0].checkpoint, "segment"))
+    """Rows: image, ground truth, then each run's prediction overlay, for the first ``k`` test images
+    (each checkpoint loaded once; the images come from the first run's data)."""
+    ckpts = [load_checkpoint(r.checkpoint, "segment") for r in runs]
+    dm = segment_evaluation.split_data_from_checkpoint(ckpts[0])
     dataset = dm.dataset(runs[0].test_metrics.get("split", "test"))
-    models = [Segmenter.from_checkpoint(r.checkpoint) for r in runs]
+    models = [Segmenter(segmentation_model_from_checkpoint(c)) for c in ckpts]
     rows, labels = [], []
     for i in range(min(k, len(dataset.samples))):
         image, mask = dataset.load_pair(i)
@@ -35,9 +41,9 @@ def colorize_examples(runs: list[RunData], names: list[str], k: int = 3, seed: i
 
     from colorseg.data.lab import rgb_to_lab_norm, to_gray
 
-    dataset = color_datamodule_from_checkpoint(load_checkpoint(runs[0].checkpoint, "colorize")).dataset(
-        runs[0].test_metrics.get("split", "test"))
-    models = [Colorizer.from_checkpoint(r.checkpoint) for r in runs]
+    ckpts = [load_checkpoint(r.checkpoint, "colorize") for r in runs]  # each once
+    dataset = color_evaluation.split_data_from_checkpoint(ckpts[0]).dataset(runs[0].test_metrics.get("split", "test"))
+    models = [Colorizer(colorization_model_from_checkpoint(c)) for c in ckpts]
     rows, labels = [], []
     for i in range(min(k, len(dataset))):
         item = dataset[i]

@@ -11,7 +11,7 @@ import pandas as pd
 import yaml
 
 from colorseg.errors import DataError
-from colorseg.training.checkpoint import read_task
+from colorseg.checkpoint import read_task
 
 
 @dataclass
@@ -26,6 +26,7 @@ class RunData:
     test_metrics: dict
     per_image: pd.DataFrame
     throughput: dict | None
+    results_dir: Path | None = None  # the evaluation's folder (metrics.json, per_image.csv, tables)
 
     @property
     def name(self) -> str:
@@ -54,25 +55,14 @@ def ensure_test_results(run_dir: Path, checkpoint: Path, task: str) -> Path:
     out = run_dir / "test-test"
     if (out / "metrics.json").is_file() and (out / "per_image.csv").is_file():
         return out
-    from colorseg.training.checkpoint import load_checkpoint
-
-    ckpt = load_checkpoint(checkpoint, task)
     if task == "segment":
-        from colorseg.inference.segmenter import Segmenter
-        from colorseg.training.evaluate import (
-            datamodule_from_checkpoint,
-            evaluate_segmenter,
-            recorded_split_names,
-        )
+        from colorseg.evaluation.segmentation import evaluate_checkpoints
 
-        evaluate_segmenter(Segmenter.from_checkpoint(checkpoint), datamodule_from_checkpoint(ckpt), out,
-                           checkpoint=str(checkpoint), recorded_splits=recorded_split_names(ckpt))
+        evaluate_checkpoints([checkpoint], out)
     else:
-        from colorseg.inference.colorizer import Colorizer
-        from colorseg.training.evaluate_color import color_datamodule_from_checkpoint, evaluate_colorizer
+        from colorseg.evaluation.colorization import evaluate_checkpoint
 
-        evaluate_colorizer(Colorizer.from_checkpoint(checkpoint), color_datamodule_from_checkpoint(ckpt), out,
-                           checkpoint=str(checkpoint))
+        evaluate_checkpoint(checkpoint, out)
     return out
 
 
@@ -90,7 +80,17 @@ def load_run(run_dir: str | Path) -> RunData:
     return RunData(run_dir=run_dir, task=task, checkpoint=checkpoint, config=config or {},
                    log=read_log(run_dir), test_metrics=json.loads((test_dir / "metrics.json").read_text()),
                    per_image=pd.read_csv(test_dir / "per_image.csv"),
-                   throughput=json.loads(throughput_path.read_text()) if throughput_path.is_file() else None)
+                   throughput=json.loads(throughput_path.read_text()) if throughput_path.is_file() else None,
+                   results_dir=test_dir)
+
+
+def read_results_table(run: RunData, name: str) -> pd.DataFrame | None:
+    """An extra table the evaluation wrote (listed in ``metrics.json["tables"]``, e.g. ``latent.csv``),
+    or None when it did not write it (no such analysis, or results from an older colorseg)."""
+    if run.results_dir is None or name not in run.test_metrics.get("tables", []):
+        return None
+    path = run.results_dir / name
+    return pd.read_csv(path) if path.is_file() else None
 
 
 def selection_warning(metrics: dict) -> str | None:

@@ -7,15 +7,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from colorseg.checkpoint import load_checkpoint, segmentation_model_from_checkpoint
 from colorseg.data.files import atomic_write
+from colorseg.evaluation.segmentation import recorded_split_names, split_data_from_checkpoint
 from colorseg.inference.segmenter import Segmenter, overlay
 from colorseg.metrics.registry import SEGMENTATION_PER_IMAGE, SEGMENTATION_SUMMARY, labels
 from colorseg.reports import plots_common as plots
 from colorseg.reports import segmentation_plots
 from colorseg.reports.html import HtmlReport
 from colorseg.reports.run_data import RunData, flatten, hardware, report_title, selection_warning
-from colorseg.training.checkpoint import load_checkpoint
-from colorseg.training.evaluate import datamodule_from_checkpoint
 
 LABELS = labels("segment")  # metric key → label (colorseg.metrics.registry)
 
@@ -28,23 +28,29 @@ def error_map(pred: np.ndarray, target: np.ndarray, ignore_index: int) -> np.nda
     return out
 
 
-def example_rows(run: RunData, names: list[str]) -> list[list[np.ndarray]]:
-    """For each named evaluated image (of the split the results are on): image, ground-truth overlay,
+def example_rows(segmenter: Segmenter, dataset, names: list[str], ignore_index: int) -> list[list[np.ndarray]]:
+    """For each named image of ``dataset`` (the evaluated split): image, ground-truth overlay,
     prediction overlay, error map."""
-    seg = Segmenter.from_checkpoint(run.checkpoint)
-    dm = datamodule_from_checkpoint(load_checkpoint(run.checkpoint, "segment"))
-    dataset = dm.dataset(run.test_metrics.get("split", "test"))
     index = {s.name: i for i, s in enumerate(dataset.samples)}
     rows = []
     for name in names:
         image, mask = dataset.load_pair(index[name])
-        pred = seg.predict(image)
-        shown_gt = np.where(mask == dm.ignore_index, 0, mask)
+        pred = segmenter.predict(image)
+        shown_gt = np.where(mask == ignore_index, 0, mask)
         rows.append([np.clip(image if image.shape[2] == 3 else image[..., 0], 0, 1),
-                     overlay(image, shown_gt, seg.class_colors) / 255.0,
-                     overlay(image, pred, seg.class_colors) / 255.0,
-                     error_map(pred, mask, dm.ignore_index)])
+                     overlay(image, shown_gt, segmenter.class_colors) / 255.0,
+                     overlay(image, pred, segmenter.class_colors) / 255.0,
+                     error_map(pred, mask, ignore_index)])
     return rows
+
+
+def split_sizes(run: RunData, ckpt: dict) -> dict[str, int]:
+    """Images per split: as the evaluation wrote them (``split_sizes``), else as the checkpoint
+    recorded them; {} for results and checkpoints older than both."""
+    sizes = run.test_metrics.get("split_sizes")
+    if sizes:
+        return {s: sizes[s] for s in ("train", "val", "test") if s in sizes}
+    return {s: len(v) for s, v in recorded_split_names(ckpt).items()}
 
 
 def class_table(run: RunData) -> pd.DataFrame:
@@ -60,6 +66,7 @@ def render_segment_report(run: RunData, output: Path, n_examples: int = 3) -> Pa
     """Write ``output`` (HTML) and the CSV tables behind it into ``<output stem>_tables/``."""
     tables_dir = output.parent / f"{output.stem}_tables"
     m = run.test_metrics
+    ckpt = load_checkpoint(run.checkpoint, "segment")  # once: data sizes, example images
     classes = class_table(run)
     report = HtmlReport(report_title(f"Segmentation report: {run.name}", m))
 
@@ -80,8 +87,7 @@ def render_segment_report(run: RunData, output: Path, n_examples: int = 3) -> Pa
 
     report.section("Data set")
     data_cfg = run.config.get("data", {})
-    counts = {s: len(datamodule_from_checkpoint(load_checkpoint(run.checkpoint, "segment")).split_samples()[s])
-              for s in ("train", "val", "test")}
+    counts = split_sizes(run, ckpt)
     report.key_values({"source": data_cfg.get("source"), "root": data_cfg.get("root"),
                        **{f"{k} images": v for k, v in counts.items()}})
     report.table(classes[["class", "pixel_frequency"]], caption="Ground-truth pixel frequency per class (test set)")
@@ -112,7 +118,10 @@ def render_segment_report(run: RunData, output: Path, n_examples: int = 3) -> Pa
     labels = [f"best: {n}" for n in picks[:k]] + [f"worst: {n}" for n in picks[k:]]
     if picks:
         report.section("Best and worst images")
-        report.figure(plots.image_grid(example_rows(run, [str(p) for p in picks]),
+        data = split_data_from_checkpoint(ckpt)
+        rows = example_rows(Segmenter(segmentation_model_from_checkpoint(ckpt)), data.dataset(m.get("split", "test")),
+                            [str(p) for p in picks], data.ignore_index)
+        report.figure(plots.image_grid(rows,
                                        ["image", "ground truth", "prediction", "errors (red)"], labels),
                       f"The {k} best and {k} worst test images by mean IoU")
     report.section("Configuration")

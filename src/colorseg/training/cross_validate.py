@@ -31,14 +31,14 @@ from colorseg.data.files import atomic_write, display_path
 from colorseg.errors import ConfigError
 from colorseg.inference.segmenter import Segmenter
 from colorseg.metrics.registry import SEGMENTATION_SUMMARY
-from colorseg.training.checkpoint import load_checkpoint
-from colorseg.training.datamodule import SegmentationDataModule
-from colorseg.training.evaluate import (
-    datamodule_from_checkpoint,
+from colorseg.checkpoint import load_checkpoint
+from colorseg.evaluation.segmentation import (
     evaluate_segmenter,
     recorded_split_names,
+    split_data_from_checkpoint,
     used_split_names,
 )
+from colorseg.training.datamodule import SegmentationDataModule
 from colorseg.training.fit import run_fit
 from colorseg.training.segmenter import SegmenterModule
 
@@ -70,7 +70,7 @@ def _evaluate_fold(run_dir: Path) -> None:
     ckpt = load_checkpoint(ckpt_path, "segment")
     segmenter = Segmenter.from_checkpoint(ckpt_path)
     for split in ("val", "test"):
-        evaluate_segmenter(segmenter, datamodule_from_checkpoint(ckpt), run_dir / f"test-{split}", split,
+        evaluate_segmenter(segmenter, split_data_from_checkpoint(ckpt), run_dir / f"test-{split}", split,
                            progress=False, checkpoint=str(ckpt_path), recorded_splits=recorded_split_names(ckpt))
 
 
@@ -102,7 +102,7 @@ def cross_validate(fit_args: list[str], folds: int, output: str | Path) -> dict:
     if len(test_sets) != 1:
         raise ConfigError(f"the fold runs in {display_path(output)} have different test splits: "
                           "they cannot be compared or ensembled (were they trained with other data options?)")
-    ensemble = evaluate_segmenter(Segmenter.from_checkpoints(best), datamodule_from_checkpoint(ckpts[0]),
+    ensemble = evaluate_segmenter(Segmenter.from_checkpoints(best), split_data_from_checkpoint(ckpts[0]),
                                   output / "ensemble-test", "test", progress=False,
                                   checkpoint=", ".join(str(p) for p in best), recorded_splits=used_split_names(ckpts))
     read = lambda p: json.loads(p.read_text())

@@ -18,8 +18,8 @@ from colorseg.data.lab import rgb_to_lab_norm
 from colorseg.inference.colorizer import Colorizer
 from colorseg.metrics.colorization import PSNR_CAP
 from colorseg.metrics.registry import COLORIZATION_METRICS
-from colorseg.training.color_datamodule import ColorizationDataModule
-from colorseg.training.evaluate_color import evaluate_colorizer
+from colorseg.data.split_datasets import ColorSplits
+from colorseg.evaluation.colorization import evaluate_colorizer
 
 TINY = str(Path(__file__).resolve().parents[2] / "configs" / "colorize" / "synthetic_tiny.yaml")
 
@@ -97,8 +97,7 @@ class OracleColorizer(Colorizer):
 
 def test_perfect_prediction_scores_perfectly(tmp_path: Path) -> None:
     # working size = full size, so the true ab at working resolution is the true ab
-    dm = ColorizationDataModule(source="synthetic", num_images=20, synthetic_size=32, image_size=32,
-                                test_fraction=0.15)
+    dm = ColorSplits(source="synthetic", num_images=20, synthetic_size=32, image_size=32, test_fraction=0.15)
     with pytest.warns(UserWarning, match="fewer than the 1280"):
         m = evaluate_colorizer(OracleColorizer(dm.dataset("test")), dm, tmp_path, n_samples=2, progress=False)
     assert m["num_images"] == 3
@@ -106,3 +105,24 @@ def test_perfect_prediction_scores_perfectly(tmp_path: Path) -> None:
     assert m["ssim"] > 0.9999 and m["ab_auc"] > 0.99 and m["diversity"] == 0
     assert m["delta_colorfulness"] < 1e-3 and m["sample_delta_colorfulness"] < 1e-3
     assert abs(m["fd_lite2"]) < 1e-3 and m["feature_distance"] < 1e-3
+
+
+def test_vae_results_hold_what_the_report_reads(tmp_path: Path) -> None:
+    """Evaluation writes the ab pixels and latent statistics the report plots (no re-run there)."""
+    run = tmp_path / "vae"
+    assert main(["colorize", "fit", "-c", TINY, "--run_dir", str(run), "--model.kind=vae", "--model.latent_dim=3",
+                 "--trainer.max_epochs=1", "--trainer.enable_progress_bar=false"]) == 0
+    assert main(["colorize", "test", "--ckpt", str(run / "checkpoints" / "last.ckpt"), "--samples", "3"]) == 0
+    out = run / "test-test"
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["tables"] == ["ab_pixels.csv", "latent.csv"] and metrics["latent_dim"] == 3
+    pixels, latent = pd.read_csv(out / "ab_pixels.csv"), pd.read_csv(out / "latent.csv")
+    assert list(pixels.columns) == ["pred_a", "pred_b", "gt_a", "gt_b", "spread", "error"]
+    assert (pixels["spread"] >= 0).all() and (pixels["error"] >= 0).all() and pixels["spread"].max() > 0
+    assert metrics["gt_ab_magnitude"] == pytest.approx(np.hypot(pixels["gt_a"], pixels["gt_b"]).mean(), rel=1e-4)
+    assert len(latent) == metrics["num_images"]
+    assert [c for c in latent.columns if c.startswith("kl_")] == ["kl_0", "kl_1", "kl_2"]
+    assert (latent.filter(like="kl_") >= -1e-6).all().all()
+    assert main(["report", str(run)]) == 0
+    html = (run / "report.html").read_text()
+    assert "Active units" in html and "Calibration" in html and "re-run" not in html

@@ -14,6 +14,11 @@ run without a test split, or samples the checkpoint records in its train/val spl
 ``selection_note`` then says which.
 ``per_image.csv``: one row per image with its IoU/Dice per class, mean IoU/Dice, pixel accuracy,
 boundary F1 and (binary) region scores. Empty-mask convention: see :mod:`colorseg.metrics.confusion`.
+``split_sizes``: the number of samples in each split of the evaluated data (what reports show).
+
+The evaluated split is rebuilt from the checkpoint's data options with data code only
+(:class:`~colorseg.data.split_datasets.SegmentationSplits`), the model through
+:mod:`colorseg.checkpoint`: no Lightning, no training code.
 """
 
 from __future__ import annotations
@@ -26,13 +31,20 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from colorseg.checkpoint import load_checkpoint
 from colorseg.data.files import atomic_write
+from colorseg.data.split_datasets import SegmentationSplits, option_names
+from colorseg.errors import ConfigError
 from colorseg.inference.segmenter import Segmenter
 from colorseg.metrics.boundary import boundary_f1
 from colorseg.metrics.confusion import ConfusionAccumulator, nanmean, scores_from_confusion
 from colorseg.metrics.regions import region_scores
-from colorseg.training.checkpoint import datamodule_from_checkpoint as _datamodule_from_checkpoint
-from colorseg.training.datamodule import SegmentationDataModule
+
+#: ``--data.KEY`` overrides ``segment test`` accepts: the options that decide the evaluated data.
+DATA_OPTIONS = frozenset(option_names(SegmentationSplits))
+#: Where a checkpoint keeps the training data module's state (Lightning stores a data module's
+#: ``state_dict`` under its class's qualified name: ``SegmentationDataModule``).
+DATAMODULE_STATE_KEY = "SegmentationDataModule"
 
 
 def _clean(value):
@@ -55,19 +67,19 @@ def predict_labels(segmenter: Segmenter, image: torch.Tensor) -> torch.Tensor:
     return segmenter.predict_tensor(image[None]).argmax(1).cpu()
 
 
-def selection_overlap(datamodule: SegmentationDataModule, split: str,
+def selection_overlap(data: SegmentationSplits, split: str,
                       recorded: dict[str, list[str]] | None = None) -> tuple[bool, str]:
     """Whether ``split`` was used for training or selection, and a note that says how.
 
-    ``recorded``: the checkpoint's own split names (``SegmentationDataModule.state_dict``), so
+    ``recorded``: the checkpoint's own split names (:func:`recorded_split_names`), so
     evaluating another root or changed split options cannot hide an overlap.
     """
     reasons = []
     if split in ("train", "val"):
         reasons.append(f"the {split} split was used for {'training' if split == 'train' else 'selection'}")
-    elif datamodule.selection_split_reused(split):
+    elif data.selection_split_reused(split):
         reasons.append("this run has no test split: 'test' is the validation split used for selection")
-    names = {s.name for s in datamodule.dataset(split).samples}
+    names = {s.name for s in data.dataset(split).samples}
     for used in ("train", "val"):
         shared = names & set((recorded or {}).get(used, [])) if split != used else set()
         if shared:
@@ -75,18 +87,19 @@ def selection_overlap(datamodule: SegmentationDataModule, split: str,
     return bool(reasons), "; ".join(reasons)
 
 
-def evaluate_segmenter(segmenter: Segmenter, datamodule: SegmentationDataModule, output_dir: str | Path,
+def evaluate_segmenter(segmenter: Segmenter, data: SegmentationSplits, output_dir: str | Path,
                        split: str = "test", boundary_tolerance: float = 2.0, progress: bool = True,
                        checkpoint: str = "", recorded_splits: dict[str, list[str]] | None = None) -> dict:
-    """Evaluate on ``split`` at full resolution and write ``metrics.json`` and ``per_image.csv``."""
+    """Evaluate on ``split`` at full resolution and write ``metrics.json`` and ``per_image.csv``.
+
+    ``data``: the splits (:func:`split_data_from_checkpoint`; a training data module works too).
+    """
     names = segmenter.class_names
     k = len(names)
-    if datamodule.class_names != names:
-        from colorseg.errors import ConfigError
-
-        raise ConfigError(f"data classes {datamodule.class_names} differ from the model's {names}")
-    ignore = datamodule.ignore_index
-    dataset = datamodule.dataset(split)
+    if data.class_names != names:
+        raise ConfigError(f"data classes {data.class_names} differ from the model's {names}")
+    ignore = data.ignore_index
+    dataset = data.dataset(split)
     acc = ConfusionAccumulator(k, ignore)
     rows = []
     for i in tqdm(range(len(dataset)), desc=f"test ({split})", unit="img", disable=not progress):
@@ -106,7 +119,7 @@ def evaluate_segmenter(segmenter: Segmenter, datamodule: SegmentationDataModule,
     table = pd.DataFrame(rows)
     result = acc.compute()
     gt_pixels = acc.total.sum(1)
-    reused, note = selection_overlap(datamodule, split, recorded_splits)
+    reused, note = selection_overlap(data, split, recorded_splits)
     metrics = {
         "mean_iou": result["mean_iou"], "mean_dice": result["mean_dice"],
         "pixel_accuracy": result["pixel_accuracy"],
@@ -122,6 +135,7 @@ def evaluate_segmenter(segmenter: Segmenter, datamodule: SegmentationDataModule,
         "num_images": len(table), "split": split, "checkpoint": checkpoint,
         "selection_split_reused": reused, "selection_note": note,
         "boundary_tolerance_px": boundary_tolerance,
+        "split_sizes": {s: len(v) for s, v in data.split_names().items()},
     }
     if k == 2:
         metrics["adapted_rand_error"] = float(nanmean(table["adapted_rand_error"].to_numpy(float)))
@@ -129,18 +143,25 @@ def evaluate_segmenter(segmenter: Segmenter, datamodule: SegmentationDataModule,
     return write_results(output_dir, table, metrics)
 
 
-def write_results(output_dir: str | Path, table: pd.DataFrame, metrics: dict) -> dict:
-    """Atomically write ``per_image.csv`` and ``metrics.json`` (NaN → null); returns the clean dict."""
+def write_results(output_dir: str | Path, table: pd.DataFrame, metrics: dict,
+                  tables: dict[str, pd.DataFrame] | None = None) -> dict:
+    """Atomically write ``per_image.csv``, the extra ``tables`` ({file name: table}, listed in
+    ``metrics["tables"]``) and ``metrics.json`` last (NaN → null); returns the clean dict."""
     out = Path(output_dir)
-    clean = _clean(metrics)
+    tables = dict(tables or {})
+    clean = _clean({**metrics, "tables": sorted(tables)} if tables else metrics)
     # names from non-UTF-8 file names keep their undecodable bytes as \xNN escapes
     atomic_write(out / "per_image.csv", lambda p: table.to_csv(p, index=False, errors="backslashreplace"))
+    for name, extra in tables.items():
+        atomic_write(out / name, lambda p, df=extra: df.to_csv(p, index=False, errors="backslashreplace",
+                                                               float_format="%.6g"))
     atomic_write(out / "metrics.json", lambda p: p.write_text(json.dumps(clean, indent=2)))
     return clean
 
 
-def datamodule_from_checkpoint(ckpt: dict, overrides: dict | None = None) -> SegmentationDataModule:
-    """Rebuild the training run's data module from a checkpoint, with ``overrides`` applied.
+def split_data_from_checkpoint(ckpt: dict, overrides: dict | None = None) -> SegmentationSplits:
+    """The training run's data splits, rebuilt from a checkpoint's data options with ``overrides``
+    applied (data code only: no data module, no Lightning).
 
     Checkpoints written before test splits were carved (no ``test_fraction`` in their data
     hyper-parameters) get ``test_fraction=0``: their 'test' split is their validation split, as
@@ -148,14 +169,17 @@ def datamodule_from_checkpoint(ckpt: dict, overrides: dict | None = None) -> Seg
     carving a new test set that could overlap their training data.
     """
     overrides = dict(overrides or {})
+    unknown = sorted(set(overrides) - DATA_OPTIONS)
+    if unknown:
+        raise ConfigError(f"unknown data option {unknown[0]!r}; known: {', '.join(sorted(DATA_OPTIONS))}")
     if "test_fraction" not in (ckpt.get("datamodule_hyper_parameters") or {}):
         overrides.setdefault("test_fraction", 0.0)
-    return _datamodule_from_checkpoint(ckpt, SegmentationDataModule, overrides)
+    return SegmentationSplits.from_options(ckpt.get("datamodule_hyper_parameters"), overrides)
 
 
 def recorded_split_names(ckpt: dict) -> dict[str, list[str]]:
     """The sample names per split that the checkpoint's training run used ({} for old checkpoints)."""
-    state = ckpt.get(SegmentationDataModule.__qualname__) or {}
+    state = ckpt.get(DATAMODULE_STATE_KEY) or {}
     return state.get("split_names") or {}
 
 
@@ -170,3 +194,14 @@ def used_split_names(ckpts: list[dict]) -> dict[str, list[str]]:
     return used
 
 
+def evaluate_checkpoints(paths: list[str | Path], output_dir: str | Path, split: str = "test",
+                         overrides: dict | None = None, device: str = "cpu", progress: bool = True) -> dict:
+    """``segment test``: evaluate one checkpoint, or the ensemble of several (mean probabilities),
+    on ``split`` of the first one's data (with ``overrides``) → ``metrics.json``, ``per_image.csv``.
+    Overlaps with any member's recorded train / validation samples are flagged."""
+    paths = list(paths)
+    members = [load_checkpoint(p, task="segment") for p in paths]
+    return evaluate_segmenter(Segmenter.from_checkpoints(paths, device=device),
+                              split_data_from_checkpoint(members[0], overrides), output_dir, split=split,
+                              progress=progress, checkpoint=", ".join(map(str, paths)),
+                              recorded_splits=used_split_names(members))
