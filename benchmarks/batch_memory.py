@@ -61,7 +61,7 @@ def make_checkpoint(path: Path) -> Path:
     """A small untrained segmentation checkpoint, as ``colorseg segment fit`` writes it."""
     import torch
 
-    from colorseg.training.checkpoint import checkpoint_metadata
+    from colorseg.checkpoint import checkpoint_metadata
     from colorseg.training.segmenter import SegmenterModule
 
     torch.manual_seed(0)

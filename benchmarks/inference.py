@@ -101,8 +101,8 @@ def variant_runner(variant: str, module, task: str, x: torch.Tensor, tmp: Path):
             return None
         path = tmp / f"{task}.onnx"
         if not path.exists():
+            from colorseg.checkpoint import checkpoint_metadata
             from colorseg.inference.export import export_model
-            from colorseg.training.checkpoint import checkpoint_metadata
 
             ckpt = tmp / f"{task}.ckpt"
             torch.save({"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams),
@@ -163,12 +163,12 @@ torch.manual_seed(0)
 rng = np.random.default_rng(0)
 if model == "segmenter":
     m = SegmenterModule(class_names=["membrane", "cell"], in_channels=1, depth=4, base_width=16)
-    runner = Segmenter(m, tiling=TileConfig(tile=512, overlap=64, batch_size=2), channels_last=channels_last)
+    runner = Segmenter(m.to_model(), tiling=TileConfig(tile=512, overlap=64, batch_size=2), channels_last=channels_last)
     image = rng.integers(0, 256, (size, size), dtype=np.uint8)
     fn = lambda: runner.predict(image)
 else:
     m = ColorizerModule(kind="vae", latent_dim=8, base_width=24, depth=4, image_size=96, perceptual_weight=0)
-    runner = Colorizer(m)
+    runner = Colorizer(m.to_model())
     image = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
     fn = lambda: runner.colorize(image)
 if size <= 2048:
@@ -208,11 +208,11 @@ def bench_folder(model: str, n_images: int) -> dict:
             Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(src / f"{i:04d}.png")
         torch.manual_seed(0)
         if model == "segmenter":
-            seg = Segmenter(SegmenterModule(class_names=["a", "b"], in_channels=1, depth=4, base_width=16))
+            seg = Segmenter(SegmenterModule(class_names=["a", "b"], in_channels=1, depth=4, base_width=16).to_model())
             summary = predict_folder(seg, src, Path(tmp) / "out", progress=False)
         else:
             col = Colorizer(ColorizerModule(kind="vae", latent_dim=8, base_width=24, depth=4, image_size=96,
-                                            perceptual_weight=0))
+                                            perceptual_weight=0).to_model())
             summary = colorize_folder(col, src, Path(tmp) / "out", progress=False)
     print(f"  {model:9s} folder of {n_images}: {summary.images_per_s:.2f} images/s")
     return {"model": model, "images": n_images, "images_per_s": summary.images_per_s, "failed": len(summary.failed)}

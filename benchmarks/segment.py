@@ -64,9 +64,8 @@ def run_measured(cmd: list[str], log: Path) -> tuple[float, float]:
 def inference_seconds(ckpt: Path, dataset: str, data_root: Path) -> float:
     """Mean seconds per test image for Segmenter.predict at full resolution (after warm-up)."""
     from colorseg.checkpoint import load_checkpoint
-
-    from colorseg.inference.segmenter import Segmenter
     from colorseg.evaluation.segmentation import split_data_from_checkpoint
+    from colorseg.inference.segmenter import Segmenter
 
     seg = Segmenter.from_checkpoint(ckpt)
     dm = split_data_from_checkpoint(load_checkpoint(ckpt, "segment"), {"root": str(data_root / dataset)})

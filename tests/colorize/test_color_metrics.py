@@ -57,8 +57,8 @@ def test_mean_sample_psnr_averages_single_samples_and_oracle_takes_the_best() ->
 
 
 def test_every_evaluated_key_has_a_label() -> None:
-    from colorseg.metrics.registry import labels
     from colorseg.evaluation.colorization import DISTRIBUTION_KEYS, METRIC_KEYS
+    from colorseg.metrics.registry import labels
 
     colorize_labels = labels("colorize")
     labelled = set(METRIC_KEYS) | set(DISTRIBUTION_KEYS) - {"feature_distribution_note"}

@@ -15,11 +15,11 @@ from skimage.color import lab2rgb, rgb2lab
 
 from colorseg.cli import main
 from colorseg.data.lab import rgb_to_lab_norm
+from colorseg.data.split_datasets import ColorSplits
+from colorseg.evaluation.colorization import evaluate_colorizer
 from colorseg.inference.colorizer import Colorizer
 from colorseg.metrics.colorization import PSNR_CAP
 from colorseg.metrics.registry import COLORIZATION_METRICS
-from colorseg.data.split_datasets import ColorSplits
-from colorseg.evaluation.colorization import evaluate_colorizer
 
 TINY = str(Path(__file__).resolve().parents[2] / "configs" / "colorize" / "synthetic_tiny.yaml")
 

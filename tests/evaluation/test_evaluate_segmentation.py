@@ -12,6 +12,7 @@ import pytest
 
 from colorseg.checkpoint import load_checkpoint
 from colorseg.cli import main
+from colorseg.errors import ConfigError
 from colorseg.evaluation.segmentation import (
     DATAMODULE_STATE_KEY,
     evaluate_checkpoints,
@@ -20,7 +21,6 @@ from colorseg.evaluation.segmentation import (
     split_data_from_checkpoint,
 )
 from colorseg.inference.segmenter import Segmenter
-from colorseg.errors import ConfigError
 
 TINY = str(Path(__file__).resolve().parents[2] / "configs" / "segment" / "synthetic_tiny.yaml")
 

@@ -30,7 +30,7 @@ def _images(root: Path, names: list[str], size=(20, 24)) -> None:
 @pytest.fixture
 def segmenter() -> Segmenter:
     torch.manual_seed(0)
-    return Segmenter(SegmenterModule(class_names=["a", "b"], in_channels=3, depth=1, base_width=4),
+    return Segmenter(SegmenterModule(class_names=["a", "b"], in_channels=3, depth=1, base_width=4).to_model(),
                      tiling=TileConfig(tile=16, overlap=4))
 
 
@@ -169,14 +169,14 @@ def test_channels_last_and_bf16_agree_with_eager() -> None:
         module.criterion(module(images), masks)["loss"].backward()
         opt.step()
     image, target = (a[:37, :45] for a in make_shapes_sample(0, 0, 48))  # odd size
-    labels, eager = Segmenter(module, channels_last=False).predict(image, return_probs=True)
+    labels, eager = Segmenter(module.to_model(), channels_last=False).predict(image, return_probs=True)
     # non-trivial outputs: the crop holds background and a triangle (321 of 1,665 pixels), so an
     # all-background map would score 0.81
     assert (labels == target).mean() > 0.9 and set(np.unique(target)) <= set(np.unique(labels))
     assert eager.max(0).mean() > 0.7  # confident, not near-uniform
-    _, cl = Segmenter(module, channels_last=True).predict(image, return_probs=True)
+    _, cl = Segmenter(module.to_model(), channels_last=True).predict(image, return_probs=True)
     np.testing.assert_allclose(cl, eager, atol=1e-5)
-    bf_labels, bf = Segmenter(module, bf16=True).predict(image, return_probs=True)
+    bf_labels, bf = Segmenter(module.to_model(), bf16=True).predict(image, return_probs=True)
     assert (bf_labels == labels).mean() >= 0.99
     assert np.abs(bf - eager).mean() < 0.005
 

@@ -9,14 +9,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from colorseg.checkpoint import checkpoint_metadata
 from colorseg.cli import main
 from colorseg.errors import ColorsegError, ConfigError
 from colorseg.inference import export
 from colorseg.inference.colorizer import Colorizer
 from colorseg.inference.export import export_model, run_exported
 from colorseg.inference.segmenter import Segmenter
-from colorseg.models.unet import pad_to_multiple
-from colorseg.training.checkpoint import checkpoint_metadata
+from colorseg.models.padding import pad_to_multiple
 from colorseg.training.colorizer import ColorizerModule
 from colorseg.training.segmenter import SegmenterModule
 
@@ -103,7 +103,7 @@ def test_cli_exports_segmenter_to_onnx_equal_to_segmenter(ckpts, tmp_path: Path,
     assert props["task"] == "segment" and json.loads(props["class_names"]) == ["bg", "a", "b"]
     assert props["in_channels"] == "3" and props["colorseg_version"]
     meta = json.loads(props["colorseg"])
-    assert (meta["mean"], meta["std"]) == (pytest.approx(0.4), pytest.approx(0.3))
+    assert (meta["mean"], meta["std"]) == (pytest.approx([0.4] * 3), pytest.approx([0.3] * 3))  # per channel
 
 
 @pytest.mark.parametrize("key", ["vae", "regression"])

@@ -94,7 +94,7 @@ def test_dropout_config() -> None:
     drops = [m for m in net.modules() if isinstance(m, nn.Dropout2d)]
     assert len(drops) == 1 and drops[0].p == 0.5
     # Dropout sits at the bottleneck (the deepest Down block).
-    assert any(isinstance(m, nn.Dropout2d) for m in net.downs[-1].modules())
+    assert any(isinstance(m, nn.Dropout2d) for m in net.encoder.downs[-1].modules())
 
     x = torch.randn(2, 1, 16, 16)
     net.train()

@@ -15,7 +15,7 @@ sys.path.insert(0, str(HERE))  # corpus.py, step_marker.py
 
 def save_module_checkpoint(module, path: Path, task: str, **extra) -> Path:
     """A checkpoint as ``colorseg <task> fit`` writes it (weights, hyper-parameters, metadata)."""
-    from colorseg.training.checkpoint import checkpoint_metadata
+    from colorseg.checkpoint import checkpoint_metadata
 
     ckpt = {"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams),
             "colorseg": checkpoint_metadata(task), **extra}

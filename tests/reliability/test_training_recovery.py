@@ -21,8 +21,8 @@ import pandas as pd
 import pytest
 import torch
 
+from colorseg.checkpoint import load_checkpoint
 from colorseg.cli import main
-from colorseg.training.checkpoint import load_checkpoint
 
 HERE = Path(__file__).resolve().parent
 TINY = str(HERE.parents[1] / "configs" / "segment" / "synthetic_tiny.yaml")

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from colorseg.checkpoint import load_checkpoint
 from colorseg.errors import CheckpointError
-from colorseg.training.checkpoint import load_checkpoint
 
 
 class Payload:
@@ -58,7 +58,7 @@ def _module(**kwargs):
 
 def _save(path: Path, module=None, meta: dict | None = None, hparams: dict | None = None, state: dict | None = None,
           **extra) -> Path:
-    from colorseg.training.checkpoint import checkpoint_metadata
+    from colorseg.checkpoint import checkpoint_metadata
 
     module = module or _module()
     torch.save({"state_dict": module.state_dict() if state is None else state,
@@ -69,7 +69,7 @@ def _save(path: Path, module=None, meta: dict | None = None, hparams: dict | Non
 
 def test_valid_checkpoint_round_trips_with_metadata(tmp_path: Path) -> None:
     from colorseg import __version__
-    from colorseg.training.checkpoint import CHECKPOINT_FORMAT, module_from_checkpoint
+    from colorseg.checkpoint import CHECKPOINT_FORMAT, module_from_checkpoint
     from colorseg.training.segmenter import SegmenterModule
 
     module = _module()
@@ -161,7 +161,7 @@ def _weights_case(name: str) -> tuple[dict, dict, str]:
 
 @pytest.mark.parametrize("name", ["missing", "unexpected", "shape", "non_finite", "not_a_tensor"])
 def test_weights_not_fitting_the_metadata_are_refused(tmp_path: Path, name: str) -> None:
-    from colorseg.training.checkpoint import module_from_checkpoint
+    from colorseg.checkpoint import module_from_checkpoint
     from colorseg.training.segmenter import SegmenterModule
 
     hparams, state, match = _weights_case(name)
@@ -171,7 +171,7 @@ def test_weights_not_fitting_the_metadata_are_refused(tmp_path: Path, name: str)
 
 
 def test_colorize_checkpoint_metadata_is_checked(tmp_path: Path) -> None:
-    from colorseg.training.checkpoint import checkpoint_metadata
+    from colorseg.checkpoint import checkpoint_metadata
 
     path = tmp_path / "c.ckpt"
     torch.save({"state_dict": {}, "hyper_parameters": {"kind": "vae", "image_size": 4},
@@ -189,7 +189,7 @@ def test_cli_refuses_bad_checkpoints_cleanly(tmp_path: Path, kind: str, capsys) 
     if kind == "pickled":
         torch.save({"state_dict": {}, "hyper_parameters": {}, "payload": Payload()}, path)
     elif kind == "future":
-        _save(path, meta={"format": 2})
+        _save(path, meta={"format": 3})
     elif kind == "wrong_task":
         _save(path, meta={"task": "colorize"})
     else:
@@ -209,7 +209,7 @@ def test_cli_refuses_bad_checkpoints_cleanly(tmp_path: Path, kind: str, capsys) 
 
 def test_atomic_save_failure_keeps_previous_checkpoint(tmp_path: Path, monkeypatch) -> None:
     """A save that dies half-way (disk full, exception) leaves the old file and no temporary."""
-    from colorseg.training.checkpoint import AtomicCheckpointIO
+    from colorseg.training.checkpoint_io import AtomicCheckpointIO
 
     io = AtomicCheckpointIO()
     path = tmp_path / "checkpoints" / "last.ckpt"
@@ -241,7 +241,7 @@ def test_killed_during_save_keeps_previous_checkpoint(tmp_path: Path) -> None:
     script = textwrap.dedent(f"""
         import os, signal, torch
         from pathlib import Path
-        from colorseg.training.checkpoint import AtomicCheckpointIO
+        from colorseg.training.checkpoint_io import AtomicCheckpointIO
         io = AtomicCheckpointIO()
         io.save_checkpoint({{"epoch": 1, "w": torch.arange(10)}}, {str(path)!r})
         real = torch.save
@@ -257,7 +257,7 @@ def test_killed_during_save_keeps_previous_checkpoint(tmp_path: Path) -> None:
     assert torch.load(path, weights_only=True)["epoch"] == 1
     orphans = [p for p in tmp_path.iterdir() if p.name != "last.ckpt"]
     assert len(orphans) == 1 and orphans[0].name.startswith(".last.ckpt.")
-    from colorseg.training.checkpoint import AtomicCheckpointIO
+    from colorseg.training.checkpoint_io import AtomicCheckpointIO
 
     assert AtomicCheckpointIO.remove_stale_temporaries(tmp_path) == orphans
     assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from colorseg.training.checkpoint import datamodule_from_checkpoint, load_checkpoint, module_from_checkpoint
+from colorseg.checkpoint import datamodule_from_checkpoint, load_checkpoint, module_from_checkpoint
 
 HERE = Path(__file__).resolve().parent
 CONFIGS = HERE.parents[1] / "configs"

@@ -10,8 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
+from colorseg.checkpoint import load_checkpoint
 from colorseg.cli import main
-from colorseg.training.checkpoint import load_checkpoint
 
 TINY = str(Path(__file__).resolve().parents[2] / "configs" / "segment" / "synthetic_tiny.yaml")
 
@@ -40,7 +40,7 @@ def test_checkpoint_carries_model_metadata(tiny_run: Path) -> None:
     hp = ckpt["hyper_parameters"]
     assert hp["class_names"] == ["background", "circle", "square", "triangle"]
     assert len(hp["class_colors"]) == 4 and hp["in_channels"] == 3
-    assert hp["mean"] == 0.5 and hp["depth"] == 2
+    assert hp["mean"] == [0.5] * 3 and hp["depth"] == 2
     assert ckpt["datamodule_hyper_parameters"]["source"] == "synthetic"
     assert ckpt["colorseg"]["task"] == "segment"
     assert ckpt["epoch"] == 1

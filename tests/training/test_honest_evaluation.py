@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import torch
 
+from colorseg.checkpoint import load_checkpoint
 from colorseg.cli import main
 from colorseg.data.label_checks import check_training_labels, label_counts
 from colorseg.errors import DataError
 from colorseg.inference.ensemble import ProbabilityEnsemble
-from colorseg.checkpoint import load_checkpoint
 from colorseg.training.datamodule import SegmentationDataModule
 from colorseg.training.segmenter import SegmenterModule
 from tests.conftest import write_pair
@@ -79,14 +79,14 @@ def test_validation_split_without_a_class_warns() -> None:
 
 def test_probability_ensemble_averages_members() -> None:
     torch.manual_seed(0)
-    a, b = (SegmenterModule(class_names=["x", "y", "z"], in_channels=1, depth=2, base_width=4).eval()
+    a, b = (SegmenterModule(class_names=["x", "y", "z"], in_channels=1, depth=2, base_width=4).eval().to_model()
             for _ in range(2))
     ens = ProbabilityEnsemble([a, b]).eval()
     x = torch.rand(2, 1, 20, 12)
     with torch.no_grad():
         want = (a(x).softmax(1) + b(x).softmax(1)) / 2
         torch.testing.assert_close(ens(x).softmax(1), want, atol=1e-6, rtol=1e-5)
-    other = SegmenterModule(class_names=["x", "y"], in_channels=1, depth=2, base_width=4)
+    other = SegmenterModule(class_names=["x", "y"], in_channels=1, depth=2, base_width=4).to_model()
     with pytest.raises(Exception, match="member 1 has classes/channels"):
         ProbabilityEnsemble([a, other])
 

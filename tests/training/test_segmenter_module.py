@@ -54,7 +54,7 @@ def test_save_load_identical_outputs(tmp_path) -> None:
 
 def test_predict_accepts_uint16_rgba_and_batches(tmp_path) -> None:
     module = SegmenterModule(class_names=["bg", "fg"], in_channels=3, depth=1, base_width=4)
-    seg = Segmenter(module)
+    seg = Segmenter(module.to_model())
     rgba16 = np.random.default_rng(0).integers(0, 65535, (9, 11, 4), dtype=np.uint16)
     rgb16 = rgba16[..., :3].copy()
     assert np.array_equal(seg.predict(rgba16), seg.predict(rgb16))

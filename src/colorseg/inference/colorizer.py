@@ -15,11 +15,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from colorseg.checkpoint import ColorizationModel, colorization_model_from_checkpoint, load_checkpoint
 from colorseg.data.color_datasets import resize_short_side
 from colorseg.data.image_io import convert_channels, to_float
 from colorseg.data.lab import lab_norm_to_rgb, recombine, rgb_to_lab_norm
-from colorseg.training.checkpoint import load_checkpoint, module_from_checkpoint
-from colorseg.training.colorizer import ColorizerModule
 
 ROWS_PER_CHUNK = 512  # full-resolution colour conversions work in strips of this many rows
 
@@ -27,17 +26,17 @@ ROWS_PER_CHUNK = 512  # full-resolution colour conversions work in strips of thi
 class Colorizer:
     """A loaded colorization model in eval mode."""
 
-    def __init__(self, module: ColorizerModule, device: str | torch.device = "cpu") -> None:
+    def __init__(self, module: ColorizationModel, device: str | torch.device = "cpu") -> None:
         self.device = torch.device(device)
         self.module = module.eval().to(self.device)
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | torch.device = "cpu") -> Colorizer:
-        return cls(module_from_checkpoint(load_checkpoint(path, task="colorize"), ColorizerModule), device)
+        return cls(colorization_model_from_checkpoint(load_checkpoint(path, task="colorize")), device)
 
     @property
     def image_size(self) -> int:
-        return int(self.module.hparams.image_size)
+        return int(self.module.image_size)
 
     def lightness(self, image) -> tuple[torch.Tensor, torch.Tensor]:
         """numpy/PIL image → (L_full (1, 1, H, W), L_work (1, 1, h, w)) normalised lightness.

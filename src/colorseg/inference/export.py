@@ -32,11 +32,16 @@ import torch
 from torch import nn
 
 from colorseg import __version__
+from colorseg.checkpoint import (
+    colorization_model_from_checkpoint,
+    load_checkpoint,
+    read_task,
+    segmentation_model_from_checkpoint,
+)
 from colorseg.data.files import atomic_write, display_path
 from colorseg.errors import ColorsegError, ConfigError
 from colorseg.models.cvae import ConditionalVAE
 from colorseg.models.unet import UNet
-from colorseg.training.checkpoint import load_checkpoint, module_from_checkpoint, read_task
 
 FORMATS = ("onnx", "torchscript")
 DEFAULT_OPSET = 18
@@ -47,14 +52,14 @@ ONNX_PACKAGES = ("onnx", "onnxscript", "onnxruntime")
 
 
 class SegmentGraph(nn.Module):
-    """image (B, C, H, W) in [0, 1] → probs (B, K, H, W): normalisation, U-Net, softmax."""
+    """image (B, C, H, W) in [0, 1] → probs (B, K, H, W): the U-Net (normalisation inside), softmax."""
 
-    def __init__(self, net: UNet, mean: float, std: float) -> None:
+    def __init__(self, net: UNet) -> None:
         super().__init__()
-        self.net, self.mean, self.std = net, float(mean), float(std)
+        self.net = net
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return self.net((image - self.mean) / self.std).softmax(1)
+        return self.net(image).softmax(1)
 
 
 class ColorizeGraph(nn.Module):
@@ -77,9 +82,7 @@ class ColorizeSamplingGraph(nn.Module):
         self.net = net
 
     def forward(self, L: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-        skips = self.net.encode(L)
-        mu, logvar = self.net.prior_params(skips)
-        return self.net.decode(skips, mu + noise * (0.5 * logvar).exp(), L.shape[-2:])
+        return self.net.decode_noise(L, noise)
 
 
 def build_graph(ckpt_path: str | Path, sampling: bool = False) -> tuple[nn.Module, dict]:
@@ -90,24 +93,21 @@ def build_graph(ckpt_path: str | Path, sampling: bool = False) -> tuple[nn.Modul
     meta: dict = {"task": task, "colorseg_version": __version__, "checkpoint": Path(ckpt_path).name}
     name = display_path(ckpt_path)
     if task == "segment":
-        from colorseg.training.segmenter import SegmenterModule
-
         if sampling:
             raise ConfigError(f"--sampling applies to colorize VAE checkpoints; {name} is a segment checkpoint")
-        module = module_from_checkpoint(ckpt, SegmenterModule)
-        graph: nn.Module = SegmentGraph(module.net, hp["mean"], hp["std"])
-        names = list(hp["class_names"])
-        meta.update(class_names=names, class_colors=hp.get("class_colors"), in_channels=int(hp["in_channels"]),
-                    image_size=None, mean=float(hp["mean"]), std=float(hp["std"]),
+        model = segmentation_model_from_checkpoint(ckpt)
+        graph: nn.Module = SegmentGraph(model.net)
+        names = list(model.class_names)
+        meta.update(class_names=names, class_colors=hp.get("class_colors"), in_channels=model.in_channels,
+                    image_size=None, encoder=model.config.encoder,
+                    mean=[float(v) for v in model.net.mean.flatten()], std=[float(v) for v in model.net.std.flatten()],
                     inputs={"image": "(B, C, H, W) float32 in [0, 1]; (x - mean) / std is applied inside"},
                     outputs={"probs": f"(B, {len(names)}, H, W) softmax over class_names"})
     else:
-        from colorseg.training.colorizer import ColorizerModule
-
         kind = hp["kind"]
         if kind == "gray":
             raise ConfigError(f"{name} is a 'gray' colorizer (ab = 0): it has no network to export")
-        module = module_from_checkpoint(ckpt, ColorizerModule)
+        module = colorization_model_from_checkpoint(ckpt)
         if sampling and not module.net.latent_dim:
             raise ConfigError(f"--sampling needs a VAE colorizer with a latent; {name} is kind {kind!r} with "
                               "latent_dim 0 (deterministic, nothing to sample): export it without --sampling")

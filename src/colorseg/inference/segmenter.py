@@ -18,17 +18,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from colorseg.checkpoint import SegmentationModel, load_checkpoint, segmentation_model_from_checkpoint
 from colorseg.data.image_io import convert_channels, to_float
 from colorseg.inference.tiling import TileConfig, apply_tta, predict_tiled
-from colorseg.training.checkpoint import load_checkpoint, module_from_checkpoint
-from colorseg.training.segmenter import SegmenterModule
 
 
 class Segmenter:
     """A loaded segmentation model in eval mode.
 
     Args:
-        module: the trained :class:`SegmenterModule` (or a
+        module: the trained :class:`~colorseg.checkpoint.SegmentationModel` (or a
             :class:`~colorseg.inference.ensemble.ProbabilityEnsemble` of several).
         device: where to run (``"cpu"``, ``"cuda"``, ``"cuda:1"`` …).
         tiling: :class:`TileConfig` (tile size, overlap, blending, tiles per batch, TTA); images
@@ -37,7 +36,7 @@ class Segmenter:
             default: 1.4–2.1× faster on CPU in ``benchmarks/inference.py``, same results within 1e-5.
     """
 
-    def __init__(self, module: SegmenterModule, device: str | torch.device = "cpu",
+    def __init__(self, module: SegmentationModel, device: str | torch.device = "cpu",
                  tiling: TileConfig | None = None, channels_last: bool = True, bf16: bool = False,
                  compile: bool = False) -> None:
         self.device = torch.device(device)
@@ -52,7 +51,7 @@ class Segmenter:
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | torch.device = "cpu", **options) -> Segmenter:
         """Load a ``segment`` checkpoint (safely: weights only); ``options`` as for the constructor."""
-        return cls(module_from_checkpoint(load_checkpoint(path, task="segment"), SegmenterModule), device, **options)
+        return cls(segmentation_model_from_checkpoint(load_checkpoint(path, task="segment")), device, **options)
 
     @classmethod
     def from_checkpoints(cls, paths: list[str | Path], device: str | torch.device = "cpu", **options) -> Segmenter:
@@ -63,26 +62,26 @@ class Segmenter:
             return cls.from_checkpoint(paths[0], device, **options)
         from colorseg.inference.ensemble import ProbabilityEnsemble
 
-        members = [module_from_checkpoint(load_checkpoint(p, task="segment"), SegmenterModule) for p in paths]
+        members = [segmentation_model_from_checkpoint(load_checkpoint(p, task="segment")) for p in paths]
         return cls(ProbabilityEnsemble(members), device, **options)
 
     @property
     def class_names(self) -> list[str]:
-        return list(self.module.hparams.class_names)
+        return list(self.module.class_names)
 
     @property
     def class_colors(self) -> list[tuple[int, int, int]]:
         from colorseg.data.sources import default_colors
 
-        return list(self.module.hparams.class_colors or default_colors(len(self.class_names)))
+        return list(self.module.class_colors or default_colors(len(self.class_names)))
 
     @property
     def in_channels(self) -> int:
-        return int(self.module.hparams.in_channels)
+        return int(self.module.in_channels)
 
     @property
     def size_multiple(self) -> int:
-        return self.module.net.size_multiple
+        return self.module.size_multiple
 
     def needs_tiling(self, height: int, width: int) -> bool:
         """Whether an image of this size is predicted tile by tile (a side larger than the tile)."""

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from colorseg.errors import ConfigError
+from colorseg.models.padding import mirror_index
 
 BLENDS = ("gaussian", "cosine", "constant")
 TTAS = ("none", "flips", "d4")
@@ -75,15 +76,6 @@ def _window_1d(n: int, kind: str) -> torch.Tensor:
     if kind == "cosine":
         return 0.5 + 0.5 * torch.cos(math.pi * pos / (n / 2))
     return torch.ones(n, dtype=torch.float64)
-
-
-def mirror_index(idx: np.ndarray, n: int) -> np.ndarray:
-    """Indices outside [0, n) mirrored back inside (no edge repeat: −1 → 1, n → n − 2), any distance."""
-    if n == 1:
-        return np.zeros_like(idx)
-    period = 2 * (n - 1)
-    idx = np.mod(idx, period)
-    return np.where(idx >= n, period - idx, idx)
 
 
 def apply_tta(predict: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tta: str) -> torch.Tensor:

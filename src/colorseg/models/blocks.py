@@ -46,7 +46,8 @@ class Down(nn.Sequential):
 class Up(nn.Module):
     """Upsample ×2, pad to the skip's size (odd sizes work), concatenate, DoubleConv.
 
-    ``x`` (B, in, h, w) and ``skip`` (B, skip_ch, H, W) → (B, out, H, W).
+    ``x`` (B, in, h, w) and ``skip`` (B, skip_ch, H, W) → (B, out, H, W). ``skip_ch=0``: no skip
+    (``skip=None``), (B, in, h, w) → (B, out, 2h, 2w).
     """
 
     def __init__(self, in_ch: int, skip_ch: int, out_ch: int, norm: str = "batch",
@@ -61,8 +62,10 @@ class Up(nn.Module):
             raise ValueError(f"unknown upsample {upsample!r}; choose one of {UPSAMPLES}")
         self.conv = DoubleConv(in_ch // 2 + skip_ch, out_ch, norm, dropout)
 
-    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, skip: torch.Tensor | None = None) -> torch.Tensor:
         x = self.up(x)
+        if skip is None:
+            return self.conv(x)
         dh, dw = skip.shape[-2] - x.shape[-2], skip.shape[-1] - x.shape[-1]
         if dh or dw:
             x = F.pad(x, (dw // 2, dw - dw // 2, dh // 2, dh - dh // 2))

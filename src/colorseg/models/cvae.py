@@ -1,9 +1,11 @@
 """Conditional VAE colorizer: ab from L, with a learned conditional prior (Kohl et al. 2018).
 
-* L encoder: U-Net encoder on L → skip features and a bottleneck.
+* L encoder: any registered encoder (:mod:`colorseg.models.encoders`; the from-scratch U-Net
+  encoder by default, or ImageNet-pretrained EfficientNet-Lite0/1 with a 1-channel stem) on L →
+  skip features and a bottleneck.
 * prior p(z | L): from the pooled bottleneck → (mu, logvar) of a diagonal Gaussian.
 * posterior q(z | L, ab): a separate conv encoder on [L, ab] → (mu, logvar).
-* decoder: U-Net decoder over the L skips; z is tiled and injected at the bottleneck and again
+* decoder: :class:`~colorseg.models.decoder.UNetDecoder` over the L skips; z is tiled and injected at the bottleneck and again
   before the output head (the Probabilistic U-Net's "combination" layers). Output: tanh ab_norm.
 
 ``latent_dim=0`` gives the deterministic regression baseline with the same decoder.
@@ -19,8 +21,15 @@ import torch
 from torch import nn
 
 from colorseg.errors import ConfigError
-from colorseg.models.blocks import NORMS, DoubleConv, Down, Up
-from colorseg.models.unet import pad_to_multiple
+from colorseg.models.blocks import NORMS, DoubleConv, Down
+from colorseg.models.decoder import UNetDecoder, default_decoder_channels
+from colorseg.models.encoders import EncoderOptions, build_encoder, check_encoder
+from colorseg.models.padding import pad_to_multiple
+
+#: EfficientNet-Lite2 is the network of the independent feature-distribution metric
+#: (:mod:`colorseg.metrics.feature_distribution`): a colorizer built on it would be judged by
+#: features it was trained to produce, so it is refused as a colorization encoder.
+METRIC_ONLY_ENCODERS = ("efficientnet_lite2",)
 
 
 @dataclass
@@ -32,8 +41,18 @@ class CVAEConfig:
     depth: int = 4
     norm: str = "batch"
     posterior_width: int = 16
+    encoder: str = "unet"
+    encoder_weights: str = "none"
+    decoder_channels: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
+        check_encoder(self.encoder, self.encoder_weights)
+        if self.encoder in METRIC_ONLY_ENCODERS:
+            raise ConfigError(f"encoder {self.encoder!r} is the network of the feature-distribution metric "
+                              "(FD/KID); a colorizer trained on it would be judged by its own features. "
+                              "Use efficientnet_lite0 or efficientnet_lite1")
+        if self.decoder_channels is not None:
+            self.decoder_channels = tuple(int(c) for c in self.decoder_channels)
         if self.latent_dim < 0:
             raise ConfigError(f"latent_dim must be >= 0, got {self.latent_dim}")
         if not 1 <= self.depth <= 6:
@@ -78,38 +97,52 @@ class PosteriorNet(nn.Module):
 class ConditionalVAE(nn.Module):
     """L_norm (B, 1, H, W) [+ ab_norm (B, 2, H, W) in training] → ab_norm (B, 2, H, W).
 
-    Any H, W: inputs are reflect-padded to a multiple of ``2**depth`` and outputs cropped back.
+    Any H, W: inputs are reflect-padded to a multiple of the encoder's output stride
+    (``2**depth`` for the from-scratch encoder, 32 for EfficientNet-Lite) and outputs cropped back.
+    Pretrained encoders see L_norm mapped to their input normalisation (for EfficientNet-Lite,
+    mean = std = 0.5, that mapping is the identity: L_norm is lightness in [-1, 1]).
     """
 
     def __init__(self, config: CVAEConfig | None = None, **kwargs) -> None:
         super().__init__()
         self.config = c = config or CVAEConfig(**kwargs)
-        widths = [c.base_width * 2**i for i in range(c.depth + 1)]
-        self.inc = DoubleConv(1, widths[0], c.norm)
-        self.downs = nn.ModuleList(Down(widths[i], widths[i + 1], c.norm) for i in range(c.depth))
-        zc = c.latent_dim
-        self.inject = nn.Conv2d(widths[-1] + zc, widths[-1], 1)
-        self.ups = nn.ModuleList(Up(widths[i + 1], widths[i], widths[i], c.norm) for i in reversed(range(c.depth)))
-        self.head = nn.Sequential(nn.Conv2d(widths[0] + zc, widths[0], 1), nn.ReLU(inplace=True),
-                                  nn.Conv2d(widths[0], widths[0], 1), nn.ReLU(inplace=True),
-                                  nn.Conv2d(widths[0], 2, 1))
+        self.encoder = build_encoder(c.encoder, c.encoder_weights, EncoderOptions(
+            in_channels=1, depth=c.depth, base_width=c.base_width, norm=c.norm))
+        enc = self.encoder
+        bottleneck, zc = enc.out_channels[-1], c.latent_dim
+        self.inject = nn.Conv2d(bottleneck + zc, bottleneck, 1)
+        channels = c.decoder_channels or default_decoder_channels(enc.out_channels, enc.strides, c.encoder == "unet")
+        try:
+            self.decoder = UNetDecoder(enc.out_channels, enc.strides, channels, c.norm)
+        except ValueError as exc:
+            raise ConfigError(f"decoder_channels for encoder {c.encoder!r}: {exc}") from exc
+        width = self.decoder.out_channels
+        self.head = nn.Sequential(nn.Conv2d(width + zc, width, 1), nn.ReLU(inplace=True),
+                                  nn.Conv2d(width, width, 1), nn.ReLU(inplace=True),
+                                  nn.Conv2d(width, 2, 1))
         if zc:
-            self.prior = GaussianHead(widths[-1], zc)
+            self.prior = GaussianHead(bottleneck, zc)
             self.posterior = PosteriorNet(c.posterior_width, c.depth, zc, c.norm)
-
+        # pretrained encoders: L_norm in [-1, 1] → lightness in [0, 1] → the weights' normalisation
+        pretrained_input = c.encoder != "unet"
+        self.register_buffer("in_scale", torch.tensor(0.5 / enc.std[0] if pretrained_input else 1.0),
+                             persistent=False)
+        self.register_buffer("in_shift", torch.tensor((0.5 - enc.mean[0]) / enc.std[0] if pretrained_input else 0.0),
+                             persistent=False)
     @property
     def latent_dim(self) -> int:
         return self.config.latent_dim
 
+    @property
+    def size_multiple(self) -> int:
+        return self.encoder.output_stride
+
     def _pad(self, x: torch.Tensor) -> torch.Tensor:
-        return pad_to_multiple(x, 2**self.config.depth)
+        return pad_to_multiple(x, self.size_multiple)
 
     def encode(self, L: torch.Tensor) -> list[torch.Tensor]:
         """Skip features of the (padded) L; the last one is the bottleneck."""
-        skips = [self.inc(self._pad(L))]
-        for down in self.downs:
-            skips.append(down(skips[-1]))
-        return skips
+        return self.encoder(self._pad(L) * self.in_scale + self.in_shift)
 
     def prior_params(self, skips: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """p(z | L): (mu, logvar), each (B, latent_dim)."""
@@ -126,10 +159,7 @@ class ConditionalVAE(nn.Module):
                 return x
             return torch.cat([x, z[:, :, None, None].expand(-1, -1, *x.shape[-2:])], 1)
 
-        skips = list(skips)
-        y = self.inject(tile(skips.pop()))
-        for up in self.ups:
-            y = up(y, skips.pop())
+        y = self.decoder(skips, self.inject(tile(skips[-1])))
         return torch.tanh(self.head(tile(y)))[..., : size[0], : size[1]]
 
     def forward(self, L: torch.Tensor, ab: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
@@ -152,6 +182,17 @@ class ConditionalVAE(nn.Module):
         out["ab"] = self.decode(skips, z, L.shape[-2:])
         return out
 
+    def prior_latent(self, skips: list[torch.Tensor], noise: torch.Tensor) -> torch.Tensor:
+        """z = prior_mu + noise · prior_std for standard-normal ``noise`` (B, latent_dim); the one
+        place a prior sample is formed (sampling and the exported sampling graph)."""
+        mu, logvar = self.prior_params(skips)
+        return mu + noise * (0.5 * logvar).exp()
+
+    def decode_noise(self, L: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """L_norm (B, 1, H, W) and standard-normal noise (B, latent_dim) → ab_norm (B, 2, H, W)."""
+        skips = self.encode(L)
+        return self.decode(skips, self.prior_latent(skips, noise), L.shape[-2:])
+
     @torch.no_grad()
     def sample(self, L: torch.Tensor, n_samples: int = 1, temperature: float = 1.0,
                generator: torch.Generator | None = None) -> torch.Tensor:
@@ -165,8 +206,7 @@ class ConditionalVAE(nn.Module):
         for _ in range(n_samples):
             z = None
             if self.latent_dim:
-                mu, logvar = self.prior_params(skips)
-                eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
-                z = mu + temperature * eps * (0.5 * logvar).exp()
+                eps = torch.randn(L.shape[0], self.latent_dim, generator=generator, device=L.device, dtype=L.dtype)
+                z = self.prior_latent(skips, temperature * eps)
             outs.append(self.decode(skips, z, L.shape[-2:]))
         return torch.stack(outs, 1)

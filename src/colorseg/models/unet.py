@@ -1,19 +1,36 @@
-"""U-Net (Ronneberger et al. 2015) with configurable depth, width, norm, upsampling and dropout."""
+"""U-Net (Ronneberger et al. 2015) over any registered encoder, with the input normalisation inside.
+
+``encoder="unet"`` is the classic from-scratch U-Net (configurable depth, width, norm, dropout);
+the pretrained encoders of :mod:`colorseg.models.encoders` (EfficientNet-Lite0/1/2, VGG16) take
+ImageNet weights with ``encoder_weights="imagenet"``. The decoder
+(:class:`~colorseg.models.decoder.UNetDecoder`) is the same for all.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import torch
 from torch import nn
 
 from colorseg.errors import ConfigError
-from colorseg.models.blocks import NORMS, UPSAMPLES, DoubleConv, Down, OutConv, Up
+from colorseg.models.blocks import NORMS, UPSAMPLES, OutConv
+from colorseg.models.decoder import UNetDecoder, default_decoder_channels
+from colorseg.models.encoders import EncoderOptions, build_encoder, check_encoder
+from colorseg.models.padding import pad_to_multiple
+
+__all__ = ["UNet", "UNetConfig", "pad_to_multiple"]
 
 
 @dataclass
 class UNetConfig:
-    """Architecture of :class:`UNet`; stored in checkpoints to rebuild the model."""
+    """Architecture and input normalisation of :class:`UNet`; stored in checkpoints to rebuild it.
+
+    ``mean`` / ``std``: ``(x - mean) / std`` on inputs in [0, 1], one value or one per channel;
+    None: the encoder's own (0.5 / 0.25 for ``unet``, the pretrained weights' for the others).
+    ``decoder_channels``: decoder stage widths, deepest first (None: the encoder's default).
+    ``depth``, ``base_width``, ``norm`` (of the encoder), ``dropout``: the ``unet`` encoder only.
+    """
 
     in_channels: int = 3
     num_classes: int = 2
@@ -22,6 +39,11 @@ class UNetConfig:
     norm: str = "batch"
     upsample: str = "transpose"
     dropout: float = 0.0
+    encoder: str = "unet"
+    encoder_weights: str = "none"
+    decoder_channels: tuple[int, ...] | None = None
+    mean: float | tuple[float, ...] | None = None
+    std: float | tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.in_channels not in (1, 3):
@@ -38,69 +60,68 @@ class UNetConfig:
             raise ConfigError(f"upsample must be one of {UPSAMPLES}, got {self.upsample!r}")
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
+        check_encoder(self.encoder, self.encoder_weights)
+        if self.decoder_channels is not None:
+            self.decoder_channels = tuple(int(c) for c in self.decoder_channels)
+            if not self.decoder_channels or min(self.decoder_channels) < 1:
+                raise ConfigError(f"decoder_channels must be positive widths, got {self.decoder_channels}")
+        for key in ("mean", "std"):
+            value = getattr(self, key)
+            if value is None:
+                continue
+            values = (value,) if isinstance(value, (int, float)) else tuple(value)
+            if len(values) not in (1, self.in_channels) or (key == "std" and min(values) <= 0):
+                raise ConfigError(f"{key} must be one {'positive ' if key == 'std' else ''}number or one per "
+                                  f"input channel ({self.in_channels}), got {value!r}")
+
+    @classmethod
+    def from_dict(cls, values: dict) -> UNetConfig:
+        """The config from a dict that may hold other keys (e.g. a module's hyper-parameters)."""
+        return cls(**{f.name: values[f.name] for f in fields(cls) if f.name in values})
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def _pad_index(size, multiple: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Source rows (or columns) of one side padded to ``multiple``: (reflect, replicate) index vectors.
-
-    The reflect vector has negative entries when the pad is not smaller than ``size``."""
-    i = torch.arange((size + multiple - 1) // multiple * multiple, device=device)
-    return torch.where(i < size, i, 2 * (size - 1) - i), i.clamp(max=size - 1)
-
-
-def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
-    """Pad (..., H, W) at the bottom and right up to multiples of ``multiple``.
-
-    Reflect padding, or replicate when the image is too small to reflect (a pad not smaller than
-    its side), exactly as ``F.pad(x, (0, pw, 0, ph), mode=...)``. Written as an index gather with no
-    Python branch on the size, so ``torch.jit.trace`` and ``torch.export`` (ONNX) keep H and W
-    dynamic; the padded size ``ceil(H / multiple) * multiple`` is visibly a multiple, so the
-    decoder's size checks need no guards.
-    """
-    h, w = x.shape[-2:]
-    if isinstance(h, int) and isinstance(w, int) and h % multiple == 0 and w % multiple == 0:
-        return x  # eager (concrete sizes), nothing to pad: no copy
-    rows_reflect, rows_replicate = _pad_index(h, multiple, x.device)
-    cols_reflect, cols_replicate = _pad_index(w, multiple, x.device)
-    reflect = (rows_reflect[-1] >= 0) & (cols_reflect[-1] >= 0)  # the last index is the smallest
-    rows = torch.where(reflect, rows_reflect, rows_replicate)
-    cols = torch.where(reflect, cols_reflect, cols_replicate)
-    return x.index_select(-2, rows).index_select(-1, cols)
+def _per_channel(value, default: tuple[float, ...], channels: int) -> torch.Tensor:
+    values = default if value is None else ((value,) if isinstance(value, (int, float)) else tuple(value))
+    return torch.tensor(values, dtype=torch.float32).expand(channels).clone().view(1, channels, 1, 1)
 
 
 class UNet(nn.Module):
     """Encoder–decoder with skip connections; binary segmentation uses 2 classes (softmax).
 
-    Input (B, in_channels, H, W) of any H, W: it is reflect-padded to a multiple of
-    ``2**depth`` and the logits (B, num_classes, H, W) are cropped back.
+    Input (B, in_channels, H, W) in [0, 1] of any H, W: normalised with ``mean`` / ``std``,
+    reflect-padded to a multiple of the encoder's output stride (:attr:`size_multiple`), and the
+    logits (B, num_classes, H, W) are cropped back.
     """
 
     def __init__(self, config: UNetConfig | None = None, **kwargs) -> None:
         super().__init__()
-        self.config = config or UNetConfig(**kwargs)
-        c = self.config
-        widths = [c.base_width * 2**i for i in range(c.depth + 1)]
-        self.inc = DoubleConv(c.in_channels, widths[0], c.norm)
-        self.downs = nn.ModuleList(
-            Down(widths[i], widths[i + 1], c.norm, c.dropout if i == c.depth - 1 else 0.0)
-            for i in range(c.depth))
-        self.ups = nn.ModuleList(
-            Up(widths[i + 1], widths[i], widths[i], c.norm, c.upsample) for i in reversed(range(c.depth)))
-        self.outc = OutConv(widths[0], c.num_classes)
+        self.config = c = config or UNetConfig(**kwargs)
+        self.encoder = build_encoder(c.encoder, c.encoder_weights, EncoderOptions(
+            in_channels=c.in_channels, depth=c.depth, base_width=c.base_width, norm=c.norm, dropout=c.dropout))
+        enc = self.encoder
+        channels = c.decoder_channels or default_decoder_channels(enc.out_channels, enc.strides, c.encoder == "unet")
+        try:
+            self.decoder = UNetDecoder(enc.out_channels, enc.strides, channels, c.norm, c.upsample)
+        except ValueError as exc:
+            raise ConfigError(f"decoder_channels for encoder {c.encoder!r}: {exc}") from exc
+        self.outc = OutConv(self.decoder.out_channels, c.num_classes)
+        # the normalisation is part of the model (inference, export and training share it); not saved
+        self.register_buffer("mean", _per_channel(c.mean, enc.mean, c.in_channels), persistent=False)
+        self.register_buffer("std", _per_channel(c.std, enc.std, c.in_channels), persistent=False)
 
     @property
     def size_multiple(self) -> int:
-        return 2**self.config.depth
+        return self.encoder.output_stride
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) in [0, 1] → ``(x - mean) / std`` (out of place)."""
+        return (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) in [0, 1] → logits (B, num_classes, H, W)."""
         h, w = x.shape[-2:]
-        skips = [self.inc(pad_to_multiple(x, self.size_multiple))]
-        for down in self.downs:
-            skips.append(down(skips[-1]))
-        y = skips.pop()
-        for up in self.ups:
-            y = up(y, skips.pop())
-        return self.outc(y)[..., :h, :w]
+        features = self.encoder(pad_to_multiple(self.normalize(x), self.size_multiple))
+        return self.outc(self.decoder(features))[..., :h, :w]

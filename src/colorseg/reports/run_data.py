@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from colorseg.errors import DataError
 from colorseg.checkpoint import read_task
+from colorseg.errors import DataError
 
 
 @dataclass

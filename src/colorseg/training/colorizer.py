@@ -15,28 +15,42 @@ Under DDP each image is counted once, not once per process that validated it (se
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import lightning.pytorch as pl
 import numpy as np
 import torch
 
+from colorseg.checkpoint import ColorizationModel, checkpoint_metadata, cvae_config_from_hparams, upgrade_state_dict
 from colorseg.data.lab import lab_norm_to_rgb, rgb_to_lab_norm
 from colorseg.errors import ConfigError
 from colorseg.losses.ab_regression import AB_BINS, rarity_weights, recon_loss
 from colorseg.losses.kl import kl_diag_gaussians, kl_weight, kl_with_free_bits
 from colorseg.metrics.colorization import colorfulness, psnr
-from colorseg.models.cvae import ConditionalVAE, CVAEConfig
-from colorseg.training.checkpoint import check_finite_weights, checkpoint_metadata
+from colorseg.models.cvae import ConditionalVAE
+from colorseg.training.checkpoint_io import check_finite_weights
 from colorseg.training.distributed import gather_by_name
+from colorseg.training.encoder_tuning import EncoderTuning
+from colorseg.training.schedules import cosine_factor
 
 KINDS = ("vae", "regression", "gray")
 
 
 class ColorizerModule(pl.LightningModule):
-    """See module docstring. ``image_size`` (working resolution) is set from the data by the CLI."""
+    """See module docstring. ``image_size`` (working resolution) is set from the data by the CLI.
+
+    ``encoder`` / ``encoder_weights`` / ``decoder_channels``: the L encoder from
+    :mod:`colorseg.models.encoders` (``unet`` from scratch, or ``efficientnet_lite0``/``lite1``
+    with ``imagenet`` weights); ``encoder_lr_scale``, ``freeze_encoder_epochs``,
+    ``freeze_encoder_steps``, ``freeze_encoder_bn`` as for the segmenter
+    (:class:`~colorseg.training.encoder_tuning.EncoderTuning`).
+    """
 
     def __init__(self, kind: str = "vae", latent_dim: int = 8, base_width: int = 32, depth: int = 4,
-                 norm: str = "batch", posterior_width: int = 16, image_size: int = 64,
+                 norm: str = "batch", posterior_width: int = 16, encoder: str = "unet",
+                 encoder_weights: str = "none", decoder_channels: list[int] | None = None,
+                 encoder_lr_scale: float = 1.0, freeze_encoder_epochs: int = 0, freeze_encoder_steps: int = 0,
+                 freeze_encoder_bn: bool = False, image_size: int = 64,
                  recon: str = "l1", rarity_weighting: bool = False, rarity_lambda: float = 0.5,
                  beta: float = 0.002, kl_annealing: str = "linear", kl_warmup_steps: int = 500,
                  kl_cycle_steps: int = 2000, free_bits: float = 0.0,
@@ -51,10 +65,11 @@ class ColorizerModule(pl.LightningModule):
         kl_weight(0, beta, kl_annealing)  # validates the schedule name
         self.save_hyperparameters()
         self.net = None
+        self.tuning = None
         if kind != "gray":
-            self.net = ConditionalVAE(CVAEConfig(latent_dim=latent_dim if kind == "vae" else 0,
-                                                 base_width=base_width, depth=depth, norm=norm,
-                                                 posterior_width=posterior_width))
+            self.net = ConditionalVAE(cvae_config_from_hparams(dict(self.hparams), pretrained=True))
+            self.tuning = EncoderTuning(self.net.encoder, encoder_lr_scale, freeze_encoder_epochs,
+                                        freeze_encoder_steps, freeze_encoder_bn)
         self.register_buffer("ab_weights", torch.zeros(AB_BINS * AB_BINS))
         self._perceptual = None
         self._val_records: dict[str, dict[str, float]] = {}
@@ -151,18 +166,36 @@ class ColorizerModule(pl.LightningModule):
         if self.net is None:
             return None
         hp = self.hparams
-        opt = torch.optim.AdamW(self.net.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
+        opt = torch.optim.AdamW(self.tuning.param_groups(self.net, hp.lr), lr=hp.lr, weight_decay=hp.weight_decay)
         if hp.scheduler == "none":
             return opt
         total = self.trainer.estimated_stepping_batches
         if not math.isfinite(total):
             raise ConfigError("scheduler 'cosine' needs trainer.max_epochs or trainer.max_steps; "
                               "use --model.scheduler=none with max_time alone")
-        sched = torch.optim.lr_scheduler.LambdaLR(
-            opt, lambda step: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, step / max(1, total)))))
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, partial(cosine_factor, total=int(total), floor=0.05))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         # a model whose weights went NaN/inf must not overwrite the last good checkpoint
         check_finite_weights(checkpoint["state_dict"], self.global_step)
         checkpoint["colorseg"] = checkpoint_metadata("colorize")
+
+    def to_model(self) -> ColorizationModel:
+        """The plain model for inference (shares this module's network, no copy)."""
+        return ColorizationModel(self.net, self.hparams.kind, self.hparams.image_size)
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        # resuming from an older checkpoint layout: rename its weights before Lightning loads them
+        fmt = (checkpoint.get("colorseg") or {}).get("format", 1)
+        checkpoint["state_dict"] = upgrade_state_dict(checkpoint["state_dict"], fmt)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if getattr(self, "tuning", None) is not None:
+            self.tuning.apply_bn_mode()  # frozen encoder BatchNorm stays in eval mode
+        return self
+
+    def on_train_batch_start(self, batch, batch_idx: int) -> None:
+        if self.tuning is not None:
+            self.tuning.update(self.current_epoch, self.global_step)

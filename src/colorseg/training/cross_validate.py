@@ -27,17 +27,17 @@ from pathlib import Path
 
 import numpy as np
 
+from colorseg.checkpoint import load_checkpoint
 from colorseg.data.files import atomic_write, display_path
 from colorseg.errors import ConfigError
-from colorseg.inference.segmenter import Segmenter
-from colorseg.metrics.registry import SEGMENTATION_SUMMARY
-from colorseg.checkpoint import load_checkpoint
 from colorseg.evaluation.segmentation import (
     evaluate_segmenter,
     recorded_split_names,
     split_data_from_checkpoint,
     used_split_names,
 )
+from colorseg.inference.segmenter import Segmenter
+from colorseg.metrics.registry import SEGMENTATION_SUMMARY
 from colorseg.training.datamodule import SegmentationDataModule
 from colorseg.training.fit import run_fit
 from colorseg.training.segmenter import SegmenterModule

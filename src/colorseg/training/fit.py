@@ -5,7 +5,7 @@ model's ``monitor`` metric) and ``checkpoints/last.ckpt``, ``logs/version_N/metr
 CSV per fit invocation, so resumed runs keep their history) and ``tensorboard/``.
 Resume an interrupted run with ``--ckpt_path last`` and the same ``--run_dir``.
 
-Reliability: checkpoints are written atomically (:class:`~colorseg.training.checkpoint.AtomicCheckpointIO`)
+Reliability: checkpoints are written atomically (:class:`~colorseg.training.checkpoint_io.AtomicCheckpointIO`)
 and carry the random generator states (:class:`~colorseg.training.callbacks.RandomStateCheckpoint`),
 so a run killed at any moment resumes from its last complete epoch and, in deterministic mode,
 ends with the same weights and metrics as an uninterrupted run. A user error (bad data or
@@ -28,10 +28,11 @@ from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.plugins.io import CheckpointIO
 
+from colorseg.checkpoint import check_weights, load_checkpoint
 from colorseg.data.files import atomic_write, display_path
 from colorseg.errors import ColorsegError, ConfigError, DataError
 from colorseg.training.callbacks import RandomStateCheckpoint, ThroughputMonitor
-from colorseg.training.checkpoint import AtomicCheckpointIO, check_weights, load_checkpoint
+from colorseg.training.checkpoint_io import AtomicCheckpointIO
 
 RUN_DIR_ENV = "COLORSEG_RUN_DIR"  # lets DDP worker processes find the parent's run directory
 

@@ -1,23 +1,28 @@
 """SegmenterModule: the U-Net, its loss, optimiser and validation metrics under Lightning.
 
 The module's hyper-parameters hold everything needed to use a checkpoint without its config:
-architecture, class names and colours, ignore index and input normalisation.
+architecture (encoder included), class names and colours, ignore index and input normalisation;
+:func:`colorseg.checkpoint.segmentation_model_from_checkpoint` rebuilds the plain model from them.
 """
 
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import lightning.pytorch as pl
 import numpy as np
 import torch
 
+from colorseg.checkpoint import SegmentationModel, checkpoint_metadata, unet_config_from_hparams, upgrade_state_dict
 from colorseg.errors import ConfigError
 from colorseg.losses.segmentation import SegmentationLoss
 from colorseg.metrics.confusion import compute_confusion, nanmean, scores_from_confusion
-from colorseg.models.unet import UNet, UNetConfig
-from colorseg.training.checkpoint import check_finite_weights, checkpoint_metadata
+from colorseg.models.unet import UNet
+from colorseg.training.checkpoint_io import check_finite_weights
 from colorseg.training.distributed import gather_by_name
+from colorseg.training.encoder_tuning import EncoderTuning
+from colorseg.training.schedules import cosine_factor
 
 SCHEDULERS = ("cosine", "plateau", "none")
 
@@ -27,9 +32,18 @@ class SegmenterModule(pl.LightningModule):
 
     Args:
         class_names, class_colors, in_channels, ignore_index: set from the data by the CLI.
-        mean, std: input normalisation ``(x - mean) / std`` applied inside :meth:`forward`, for
-            images scaled to [0, 1] by dtype (one value broadcasts over channels).
-        depth, base_width, norm, upsample, dropout: see :class:`~colorseg.models.unet.UNetConfig`.
+        mean, std: input normalisation ``(x - mean) / std`` applied inside the model, for images
+            scaled to [0, 1] by dtype (one value, or one per channel); None: the encoder's own
+            (0.5 / 0.25 for ``unet``, the ImageNet weights' for pretrained encoders). The resolved
+            values are saved in the checkpoint.
+        encoder, encoder_weights (``imagenet`` | ``none``), decoder_channels: see
+            :mod:`colorseg.models.encoders`; depth, base_width, norm, upsample, dropout: see
+            :class:`~colorseg.models.unet.UNetConfig` (depth/base_width/dropout: ``unet`` only).
+        encoder_lr_scale: the encoder's learning rate is ``lr * encoder_lr_scale`` (e.g. 0.1 for a
+            pretrained encoder). freeze_encoder_epochs / freeze_encoder_steps: the encoder gets no
+            updates (and its BatchNorm statistics stay fixed) for the first N epochs / steps.
+            freeze_encoder_bn: keep the encoder's BatchNorm running statistics fixed throughout
+            (useful with small batches). See :class:`~colorseg.training.encoder_tuning.EncoderTuning`.
         loss: ``ce`` | ``dice`` | ``dice_ce`` | ``focal``; class_weights (one per class), focal_gamma.
         lr, weight_decay: AdamW. scheduler: ``cosine`` (needs max_epochs or max_steps),
             ``plateau`` (on the monitored validation metric) or ``none``; warmup_steps linear warm-up.
@@ -45,23 +59,29 @@ class SegmenterModule(pl.LightningModule):
 
     def __init__(self, class_names: list[str] = ("background", "foreground"),
                  class_colors: list[tuple[int, int, int]] | None = None, in_channels: int = 3,
-                 ignore_index: int = 255, mean: float = 0.5, std: float = 0.25,
+                 ignore_index: int = 255, mean: float | list[float] | None = None,
+                 std: float | list[float] | None = None, encoder: str = "unet", encoder_weights: str = "none",
+                 decoder_channels: list[int] | None = None,
                  depth: int = 4, base_width: int = 32, norm: str = "batch", upsample: str = "transpose",
                  dropout: float = 0.0, loss: str = "dice_ce", class_weights: list[float] | None = None,
                  focal_gamma: float = 2.0, lr: float = 1e-3, weight_decay: float = 1e-4,
-                 scheduler: str = "cosine", warmup_steps: int = 0, monitor: str = "val/mean_iou") -> None:
+                 scheduler: str = "cosine", warmup_steps: int = 0, encoder_lr_scale: float = 1.0,
+                 freeze_encoder_epochs: int = 0, freeze_encoder_steps: int = 0, freeze_encoder_bn: bool = False,
+                 monitor: str = "val/mean_iou") -> None:
         super().__init__()
         if scheduler not in SCHEDULERS:
             raise ConfigError(f"unknown scheduler {scheduler!r}; choose one of {', '.join(SCHEDULERS)}")
-        if std <= 0:
-            raise ConfigError(f"std must be positive, got {std}")
         class_names = list(class_names)
         if class_colors is not None:
             class_colors = [tuple(int(v) for v in c) for c in class_colors]
         self.save_hyperparameters({**locals_without_self(locals()), "class_names": class_names,
                                    "class_colors": class_colors})
-        self.net = UNet(UNetConfig(in_channels=in_channels, num_classes=len(class_names), depth=depth,
-                                   base_width=base_width, norm=norm, upsample=upsample, dropout=dropout))
+        self.net = UNet(unet_config_from_hparams(dict(self.hparams), pretrained=True))
+        # the normalisation actually used, so the checkpoint states it (None meant "the encoder's")
+        self.hparams.mean = [round(float(v), 6) for v in self.net.mean.flatten()]
+        self.hparams.std = [round(float(v), 6) for v in self.net.std.flatten()]
+        self.tuning = EncoderTuning(self.net.encoder, encoder_lr_scale, freeze_encoder_epochs, freeze_encoder_steps,
+                                    freeze_encoder_bn)
         self.criterion = SegmentationLoss(loss, ignore_index, class_weights, focal_gamma)
         self.val_confusion: np.ndarray | None = None  # (K, K) counts of the last validation epoch
         self._val_records: dict[str, dict] = {}
@@ -71,8 +91,22 @@ class SegmenterModule(pl.LightningModule):
         return len(self.hparams.class_names)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        """(B, C, H, W) float in [0, 1] → logits (B, K, H, W)."""
-        return self.net((image - self.hparams.mean) / self.hparams.std)
+        """(B, C, H, W) float in [0, 1] → logits (B, K, H, W) (normalisation inside the net)."""
+        return self.net(image)
+
+    def to_model(self) -> SegmentationModel:
+        """The plain model for inference (shares this module's network, no copy)."""
+        hp = self.hparams
+        return SegmentationModel(self.net, hp.class_names, hp.class_colors, hp.ignore_index)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if hasattr(self, "tuning"):
+            self.tuning.apply_bn_mode()  # frozen encoder BatchNorm stays in eval mode
+        return self
+
+    def on_train_batch_start(self, batch, batch_idx: int) -> None:
+        self.tuning.update(self.current_epoch, self.global_step)
 
     def _loss_terms(self, logits: torch.Tensor, mask: torch.Tensor, stage: str) -> dict[str, torch.Tensor]:
         terms = self.criterion(logits, mask)
@@ -128,7 +162,7 @@ class SegmenterModule(pl.LightningModule):
 
     def configure_optimizers(self):
         hp = self.hparams
-        opt = torch.optim.AdamW(self.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
+        opt = torch.optim.AdamW(self.tuning.param_groups(self.net, hp.lr), lr=hp.lr, weight_decay=hp.weight_decay)
         if hp.scheduler == "none":
             return opt
         if hp.scheduler == "plateau":
@@ -141,14 +175,7 @@ class SegmenterModule(pl.LightningModule):
         if not math.isfinite(total):
             raise ConfigError("scheduler 'cosine' needs trainer.max_epochs or trainer.max_steps; "
                               "use --model.scheduler=plateau or none with max_time alone")
-        warm = max(0, hp.warmup_steps)
-
-        def factor(step: int) -> float:
-            if step < warm:
-                return (step + 1) / warm
-            progress = min(1.0, (step - warm) / max(1, total - warm))
-            return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress))
-
+        factor = partial(cosine_factor, total=int(total), warmup=max(0, hp.warmup_steps), floor=0.02)
         sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
@@ -156,6 +183,11 @@ class SegmenterModule(pl.LightningModule):
         # a model whose weights went NaN/inf must not overwrite the last good checkpoint
         check_finite_weights(checkpoint["state_dict"], self.global_step)
         checkpoint["colorseg"] = checkpoint_metadata("segment")
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        # resuming from an older checkpoint layout: rename its weights before Lightning loads them
+        fmt = (checkpoint.get("colorseg") or {}).get("format", 1)
+        checkpoint["state_dict"] = upgrade_state_dict(checkpoint["state_dict"], fmt)
 
 
 def locals_without_self(values: dict) -> dict:

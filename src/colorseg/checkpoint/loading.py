@@ -1,4 +1,7 @@
-"""Checkpoints: safe loading (``torch.load(weights_only=True)`` plus metadata checks) and atomic saving.
+"""Checkpoints: safe loading (``torch.load(weights_only=True)``) and validation of what they describe.
+
+Framework-free (torch only, no Lightning): training, inference, export, evaluation and reports
+all read checkpoints through this package.
 
 Every colorseg checkpoint carries ``checkpoint["colorseg"] = {"task", "version", "format"}``
 (:func:`checkpoint_metadata`). Loading refuses, with a :class:`~colorseg.errors.CheckpointError`
@@ -10,25 +13,25 @@ any weight is applied.
 
 from __future__ import annotations
 
-import inspect
 import math
-import os
 import pickle
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
-from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from colorseg import __version__
-from colorseg.data.files import TEMP_SUFFIX, atomic_write, display_path
-from colorseg.errors import CheckpointError, ColorsegError
+from colorseg.checkpoint.upgrade import upgrade_checkpoint
+from colorseg.data.files import display_path
+from colorseg.errors import CheckpointError
 
 #: Layout version of colorseg checkpoints. Bump it when a change makes older colorseg releases
 #: misread new checkpoints (renamed weights, changed hyper-parameter meaning); loading refuses
 #: checkpoints with a higher number than this with a clear "upgrade colorseg" message.
-CHECKPOINT_FORMAT = 1
+#: Format 2 (colorseg 0.3): models are encoder + decoder (``net.encoder.*``, ``net.decoder.*``);
+#: format-1 checkpoints are upgraded on load (:mod:`colorseg.checkpoint.upgrade`).
+CHECKPOINT_FORMAT = 2
 TASKS = ("segment", "colorize")
 
 
@@ -77,6 +80,7 @@ def load_checkpoint(path: str | Path, task: str) -> LoadedCheckpoint:
                               "upgrade colorseg to use it")
     if not isinstance(raw["state_dict"], dict) or not isinstance(raw["hyper_parameters"], dict):
         raise CheckpointError(f"{name}: state_dict and hyper_parameters must be mappings")
+    upgrade_checkpoint(raw, fmt)
     validate_hyperparameters(raw["hyper_parameters"], task, name)
     data_hp = raw.get("datamodule_hyper_parameters") or {}
     for key in ("class_names", "in_channels"):
@@ -98,6 +102,15 @@ def _is_number(v: Any) -> bool:
     return (isinstance(v, (int, float)) and not isinstance(v, bool)) and math.isfinite(v)
 
 
+def _as_list(v: Any) -> list:
+    return list(v) if isinstance(v, (list, tuple)) else [v]
+
+
+def _numbers_ok(v: Any) -> bool:
+    values = _as_list(v)
+    return 1 <= len(values) <= 3 and all(_is_number(x) for x in values)
+
+
 def _colors_ok(v: Any, n: int) -> bool:
     return v is None or (isinstance(v, (list, tuple)) and len(v) == n and all(
         isinstance(c, (list, tuple)) and len(c) == 3 and all(_is_int(x) and 0 <= x <= 255 for x in c) for c in v))
@@ -117,8 +130,10 @@ def _rules(task: str, hp: dict) -> list[tuple[str, bool, Callable[[Any], bool], 
         return [
             ("class_names", True, _names_ok, "a list of at least 2 distinct class names"),
             ("in_channels", True, lambda v: v in (1, 3) and _is_int(v), "1 or 3"),
-            ("mean", True, _is_number, "a finite number (input normalisation)"),
-            ("std", True, lambda v: _is_number(v) and v > 0, "a positive number (input normalisation)"),
+            ("mean", True, _numbers_ok, "a finite number or one per channel (input normalisation)"),
+            ("std", True, lambda v: _numbers_ok(v) and min(_as_list(v)) > 0,
+             "a positive number or one per channel (input normalisation)"),
+            ("encoder", False, lambda v: isinstance(v, str), "an encoder name"),
             ("class_colors", False, lambda v: _colors_ok(v, n), f"null or {n} RGB triples in 0..255"),
             ("ignore_index", False, _is_int, "an integer"),
             ("depth", False, lambda v: _is_int(v) and v >= 1, "a positive integer"),
@@ -127,6 +142,7 @@ def _rules(task: str, hp: dict) -> list[tuple[str, bool, Callable[[Any], bool], 
     return [
         ("kind", True, lambda v: v in ("vae", "regression", "gray"), "vae, regression or gray"),
         ("image_size", True, lambda v: _is_int(v) and v >= 8, "an integer >= 8 (working resolution)"),
+        ("encoder", False, lambda v: isinstance(v, str), "an encoder name"),
         ("latent_dim", False, lambda v: _is_int(v) and v >= 0, "a non-negative integer"),
         ("depth", False, lambda v: _is_int(v) and v >= 1, "a positive integer"),
         ("base_width", False, lambda v: _is_int(v) and v >= 1, "a positive integer"),
@@ -146,62 +162,6 @@ def validate_hyperparameters(hp: dict, task: str, name: str = "checkpoint") -> N
             raise CheckpointError(f"{name}: hyper-parameter {key}={hp[key]!r} is invalid (expected {expected})")
 
 
-# ------------------------------------------------------------------------------- rebuilding
-
-def constructor_kwargs(hparams: dict, cls) -> dict:
-    """The saved hyper-parameters that ``cls.__init__`` accepts (drops LightningCLI's private keys)."""
-    params = set(inspect.signature(cls.__init__).parameters) - {"self"}
-    return {k: v for k, v in dict(hparams).items() if k in params}
-
-
-def check_weights(expected: dict[str, torch.Tensor], saved: dict, name: str = "checkpoint") -> None:
-    """Saved weights must match the model built from the hyper-parameters: same names, shapes,
-    floating types, and finite values. Raises CheckpointError listing the first differences."""
-    missing = [k for k in expected if k not in saved]
-    unexpected = [k for k in saved if k not in expected]
-    problems = []
-    if missing:
-        problems.append(f"missing weights {missing[:5]}" + (f" (+{len(missing) - 5} more)" if len(missing) > 5 else ""))
-    if unexpected:
-        problems.append(f"unexpected weights {unexpected[:5]}"
-                        + (f" (+{len(unexpected) - 5} more)" if len(unexpected) > 5 else ""))
-    for key, ref in expected.items():
-        value = saved.get(key)
-        if value is None:
-            continue
-        if not isinstance(value, torch.Tensor):
-            problems.append(f"{key} is a {type(value).__name__}, not a tensor")
-        elif value.shape != ref.shape:
-            problems.append(f"{key} has shape {tuple(value.shape)}, the model needs {tuple(ref.shape)}")
-        elif value.is_floating_point() and not bool(torch.isfinite(value).all()):
-            problems.append(f"{key} holds NaN or infinite values")
-        if len(problems) >= 6:
-            break
-    if problems:
-        raise CheckpointError(f"{name}: weights do not fit the model described by its hyper-parameters: "
-                              + "; ".join(problems))
-
-
-def module_from_checkpoint(ckpt: dict, module_class):
-    """Rebuild a LightningModule from a loaded checkpoint: constructor from the saved
-    hyper-parameters, weights checked against it (names, shapes, finite), then loaded strictly."""
-    name = display_path(getattr(ckpt, "path", "checkpoint"))
-    try:
-        module = module_class(**constructor_kwargs(ckpt["hyper_parameters"], module_class))
-    except (ColorsegError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"{name}: its hyper-parameters do not build a model: {exc}") from exc
-    check_weights(module.state_dict(), ckpt["state_dict"], name)
-    module.load_state_dict(ckpt["state_dict"])
-    return module
-
-
-def datamodule_from_checkpoint(ckpt: dict, datamodule_class, overrides: dict | None = None):
-    """Rebuild the training run's data module from a checkpoint, with ``overrides`` applied."""
-    hp = constructor_kwargs(ckpt.get("datamodule_hyper_parameters") or {}, datamodule_class)
-    hp.update(overrides or {})
-    return datamodule_class(**hp)
-
-
 def read_task(path: str | Path) -> str:
     """The task ("segment" or "colorize") a checkpoint was written for (safe load)."""
     path = Path(path)
@@ -213,44 +173,3 @@ def read_task(path: str | Path) -> str:
             if "is a checkpoint for task" not in str(exc):
                 raise
     raise CheckpointError(f"{display_path(path)} names no known task")
-
-
-# ---------------------------------------------------------------------------------- saving
-
-def check_finite_weights(state_dict: dict, step: int) -> None:
-    """Raise FloatingPointError when a weight is NaN/inf: such a checkpoint must not replace a good one."""
-    bad = [k for k, v in state_dict.items()
-           if isinstance(v, torch.Tensor) and v.is_floating_point() and not bool(torch.isfinite(v).all())]
-    if bad:
-        raise FloatingPointError(f"weights {bad[:3]} became non-finite by step {step}; checkpoint not written")
-
-
-class AtomicCheckpointIO(TorchCheckpointIO):
-    """Lightning checkpoint writer that never leaves a partial file under the checkpoint's name.
-
-    Lightning's default writes through an fsspec transaction whose temporary file lives in the
-    system temp folder; when that is another file system, "commit" copies over the old
-    checkpoint in place, and a crash mid-copy leaves it truncated. Here the checkpoint is written
-    to a hidden temporary file next to the target, flushed to disk, and renamed over it (atomic
-    on POSIX and Windows): a kill at any moment leaves the previous checkpoint or the new one.
-    Remote URLs (``s3://`` …) keep Lightning's behaviour.
-    """
-
-    def save_checkpoint(self, checkpoint: dict, path, storage_options: Any | None = None) -> None:
-        if "://" in str(path) or storage_options is not None:
-            return super().save_checkpoint(checkpoint, path, storage_options)
-        atomic_write(path, lambda tmp: torch.save(checkpoint, tmp), durable=True)
-
-    @staticmethod
-    def remove_stale_temporaries(folder: str | Path) -> list[Path]:
-        """Delete temporary files left in ``folder`` by a process killed while saving."""
-        folder = Path(folder)
-        if not folder.is_dir():
-            return []
-        stale = [p for p in folder.glob(f".*{TEMP_SUFFIX}.ckpt") if p.is_file()]
-        for p in stale:
-            try:
-                os.remove(p)
-            except OSError:
-                pass
-        return stale
