@@ -78,22 +78,45 @@ def inference_seconds(ckpt: Path, dataset: str, data_root: Path) -> float:
     return (time.perf_counter() - t0) / len(images)
 
 
-def bench_colorseg(dataset: str, minutes: float, data_root: Path) -> dict:
-    run_dir = HERE / "runs" / dataset
+def variant_name(encoder: str, precision: str, channels_last: bool) -> str:
+    """Result/run name suffix of a colorseg variant ("" for the from-scratch fp32 default)."""
+    parts = [] if encoder == "unet" else [encoder]
+    if precision != "32":
+        parts.append(precision.replace("-mixed", ""))
+    if channels_last:
+        parts.append("cl")
+    return "-".join(parts)
+
+
+def bench_colorseg(dataset: str, minutes: float, data_root: Path, encoder: str = "unet", precision: str = "32",
+                   channels_last: bool = False, config: str | None = None) -> dict:
+    variant = variant_name(encoder, precision, channels_last)
+    name = f"{dataset}-{variant}" if variant else dataset
+    run_dir = HERE / "runs" / name
     colorseg = [sys.executable, "-m", "colorseg", "segment"]
     budget = f"00:00:{int(minutes):02d}:{int(minutes * 60) % 60:02d}"
-    fit_s, peak_mib = run_measured(colorseg + ["fit", "-c", f"configs/segment/{dataset}.yaml", "--run_dir", str(run_dir), "--overwrite=true",
-                            f"--trainer.max_time={budget}", f"--data.root={data_root / dataset}",
-                            "--trainer.enable_progress_bar=false"], run_dir.parent / f"{dataset}_fit.log")
+    options = [f"--model.encoder={encoder}", f"--model.encoder_weights={'none' if encoder == 'unet' else 'imagenet'}",
+               f"--trainer.precision={precision}", f"--model.channels_last={str(channels_last).lower()}"]
+    fit_s, peak_mib = run_measured(colorseg + ["fit", "-c", config or f"configs/segment/{dataset}.yaml", "--run_dir",
+                                               str(run_dir), "--overwrite=true", *options,
+                                               f"--trainer.max_time={budget}", f"--data.root={data_root / dataset}",
+                                               "--trainer.enable_progress_bar=false"], run_dir.parent / f"{name}_fit.log")
     ckpt = run_dir / "checkpoints" / "best.ckpt"
     run(colorseg + ["test", "--ckpt", str(ckpt), "--output", str(run_dir / "test"),
-                    f"--data.root={data_root / dataset}"], run_dir.parent / f"{dataset}_test.log")
+                    f"--data.root={data_root / dataset}"], run_dir.parent / f"{name}_test.log")
+    run(colorseg + ["test", "--ckpt", str(ckpt), "--output", str(run_dir / "val"), "--split", "val",
+                    f"--data.root={data_root / dataset}"], run_dir.parent / f"{name}_val.log")
     metrics = json.loads((run_dir / "test" / "metrics.json").read_text())
+    val_metrics = json.loads((run_dir / "val" / "metrics.json").read_text())
     throughput = json.loads((run_dir / "throughput.json").read_text())
     import torch
 
+    label = "from scratch" if encoder == "unet" else f"{encoder}, ImageNet"
+    extras = [p for p, on in (("bf16 autocast", precision.startswith("bf16")), ("channels-last", channels_last)) if on]
     result = {
-        "tool": "colorseg U-Net", "dataset": dataset,
+        "tool": f"colorseg U-Net ({', '.join([label, *extras])})", "dataset": dataset, "encoder": encoder,
+        "precision": precision, "channels_last": channels_last,
+        "val_mean_iou": val_metrics["mean_iou"],
         "split": "train slices 0-19, val 20-23, test 24-29" if dataset == "isbi2012"
         else "train 367 / val 101 / test 233 at 240x180, void ignored",
         "selection": "best checkpoint by validation mean IoU; test split never used for selection",
@@ -106,7 +129,7 @@ def bench_colorseg(dataset: str, minutes: float, data_root: Path) -> dict:
     }
     if "adapted_rand_error" in metrics:
         result["adapted_rand_error"] = metrics["adapted_rand_error"]
-    write_json(RESULTS / f"colorseg_{dataset}.json", result)
+    write_json(RESULTS / (f"colorseg-{variant}_{dataset}.json" if variant else f"colorseg_{dataset}.json"), result)
     return result
 
 
@@ -214,6 +237,9 @@ def main() -> None:
                     help="which runs: colorseg, smp (needs --smp-python), cv (ISBI 5-fold cross-validation)")
     ap.add_argument("--threads", type=int, default=None,
                     help="threads per training process (default: torch's default, all cores)")
+    ap.add_argument("--encoder", default="unet", help="colorseg runs: encoder (imagenet weights unless unet)")
+    ap.add_argument("--precision", default="32", help="colorseg runs: Lightning precision, e.g. 32 or bf16-mixed")
+    ap.add_argument("--channels-last", action="store_true", help="colorseg runs: channels-last training")
     ap.add_argument("--table-only", action="store_true")
     args = ap.parse_args()
     global THREADS
@@ -228,7 +254,8 @@ def main() -> None:
                 raise SystemExit(f"data set not found: {args.data_root / dataset}")
             minutes = args.isbi_minutes if dataset == "isbi2012" else args.camvid_minutes
             if "colorseg" in args.tools:
-                print(json.dumps(bench_colorseg(dataset, minutes, args.data_root), indent=2)[:2000])
+                print(json.dumps(bench_colorseg(dataset, minutes, args.data_root, args.encoder, args.precision,
+                                                args.channels_last), indent=2)[:2000])
             if "smp" in args.tools and args.smp_python:
                 run([args.smp_python, str(HERE / "smp_baseline.py"), "--dataset", dataset,
                      *(["--threads", str(THREADS)] if THREADS else []),

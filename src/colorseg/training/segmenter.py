@@ -44,6 +44,8 @@ class SegmenterModule(pl.LightningModule):
             updates (and its BatchNorm statistics stay fixed) for the first N epochs / steps.
             freeze_encoder_bn: keep the encoder's BatchNorm running statistics fixed throughout
             (useful with small batches). See :class:`~colorseg.training.encoder_tuning.EncoderTuning`.
+        channels_last: train in channels-last memory format (faster convolutions on CPU, see
+            ``benchmarks/encoders.py``); bf16 autocast is Lightning's ``--trainer.precision=bf16-mixed``.
         loss: ``ce`` | ``dice`` | ``dice_ce`` | ``focal``; class_weights (one per class), focal_gamma.
         lr, weight_decay: AdamW. scheduler: ``cosine`` (needs max_epochs or max_steps),
             ``plateau`` (on the monitored validation metric) or ``none``; warmup_steps linear warm-up.
@@ -67,7 +69,7 @@ class SegmenterModule(pl.LightningModule):
                  focal_gamma: float = 2.0, lr: float = 1e-3, weight_decay: float = 1e-4,
                  scheduler: str = "cosine", warmup_steps: int = 0, encoder_lr_scale: float = 1.0,
                  freeze_encoder_epochs: int = 0, freeze_encoder_steps: int = 0, freeze_encoder_bn: bool = False,
-                 monitor: str = "val/mean_iou") -> None:
+                 channels_last: bool = False, monitor: str = "val/mean_iou") -> None:
         super().__init__()
         if scheduler not in SCHEDULERS:
             raise ConfigError(f"unknown scheduler {scheduler!r}; choose one of {', '.join(SCHEDULERS)}")
@@ -92,7 +94,13 @@ class SegmenterModule(pl.LightningModule):
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) float in [0, 1] → logits (B, K, H, W) (normalisation inside the net)."""
+        if self.hparams.get("channels_last"):
+            image = image.contiguous(memory_format=torch.channels_last)
         return self.net(image)
+
+    def on_fit_start(self) -> None:
+        if self.hparams.get("channels_last"):
+            self.net.to(memory_format=torch.channels_last)
 
     def to_model(self) -> SegmentationModel:
         """The plain model for inference (shares this module's network, no copy)."""
