@@ -62,7 +62,7 @@ def make_checkpoint(path: Path) -> Path:
     import torch
 
     from colorseg.checkpoint import checkpoint_metadata
-    from colorseg.training.segmenter import SegmenterModule
+    from colorseg.training.segmenter_module import SegmenterModule
 
     torch.manual_seed(0)
     module = SegmenterModule(class_names=["background", "a", "b"], in_channels=3, depth=2, base_width=8)

@@ -31,10 +31,6 @@ RESULTS = HERE / "results"
 sys.path.insert(0, str(HERE))
 from segment import write_json  # noqa: E402
 
-from colorseg.checkpoint import checkpoint_metadata  # noqa: E402
-from colorseg.models.encoders import ENCODERS  # noqa: E402
-from colorseg.training.segmenter import SegmenterModule  # noqa: E402
-
 CLASSES = [f"c{i}" for i in range(11)]
 
 
@@ -48,13 +44,15 @@ def median_seconds(fn, repeats: int = 5, min_seconds: float = 2.0) -> float:
     return float(np.median(times))
 
 
-def build(encoder: str) -> SegmenterModule:
+def build(encoder: str):
+    from colorseg.training.segmenter_module import SegmenterModule
+
     torch.manual_seed(0)
     return SegmenterModule(class_names=CLASSES, in_channels=3, encoder=encoder, depth=4, base_width=24)
 
 
 @torch.inference_mode()
-def inference_ms(module: SegmenterModule, variant: str, tmp: Path) -> float:
+def inference_ms(module, variant: str, tmp: Path) -> float:
     x = torch.rand(1, 3, 512, 512)
     net = module.net.eval()
     if variant == "eager":
@@ -67,6 +65,7 @@ def inference_ms(module: SegmenterModule, variant: str, tmp: Path) -> float:
         return out
     import onnxruntime as ort
 
+    from colorseg.checkpoint import checkpoint_metadata
     from colorseg.inference.export import export_model
 
     ckpt = tmp / "m.ckpt"
@@ -78,7 +77,7 @@ def inference_ms(module: SegmenterModule, variant: str, tmp: Path) -> float:
     return 1000 * median_seconds(lambda: session.run(None, feed))
 
 
-def training_samples_per_s(module: SegmenterModule, variant: str, steps: int = 6) -> dict:
+def training_samples_per_s(module, variant: str, steps: int = 6) -> dict:
     net = module.net.train()
     batch = 8
     x = torch.rand(batch, 3, 160, 160)
@@ -148,6 +147,8 @@ def render_table(result: dict) -> str:
 
 
 def main() -> None:
+    from colorseg.models.encoders import ENCODERS
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--encoders", nargs="+", default=list(ENCODERS), choices=list(ENCODERS))
     ap.add_argument("--threads", type=int, default=None)

@@ -71,8 +71,8 @@ def conv_peak() -> dict:
 
 def build_modules() -> dict[str, tuple[torch.nn.Module, str]]:
     """{name: (LightningModule in eval mode, task)} with the benchmark configs' architectures."""
-    from colorseg.training.colorizer import ColorizerModule
-    from colorseg.training.segmenter import SegmenterModule
+    from colorseg.training.colorizer_module import ColorizerModule
+    from colorseg.training.segmenter_module import SegmenterModule
 
     torch.manual_seed(0)
     seg = SegmenterModule(class_names=["membrane", "cell"], in_channels=1, depth=4, base_width=16).eval()
@@ -156,8 +156,8 @@ import json, sys, time, numpy as np, torch
 from colorseg.inference.colorizer import Colorizer
 from colorseg.inference.segmenter import Segmenter
 from colorseg.inference.tiling import TileConfig
-from colorseg.training.colorizer import ColorizerModule
-from colorseg.training.segmenter import SegmenterModule
+from colorseg.training.colorizer_module import ColorizerModule
+from colorseg.training.segmenter_module import SegmenterModule
 model, size, channels_last = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
 torch.manual_seed(0)
 rng = np.random.default_rng(0)
@@ -196,8 +196,8 @@ def bench_folder(model: str, n_images: int) -> dict:
     from colorseg.inference.colorizer import Colorizer
     from colorseg.inference.predict_folder import predict_folder
     from colorseg.inference.segmenter import Segmenter
-    from colorseg.training.colorizer import ColorizerModule
-    from colorseg.training.segmenter import SegmenterModule
+    from colorseg.training.colorizer_module import ColorizerModule
+    from colorseg.training.segmenter_module import SegmenterModule
 
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as tmp:

@@ -28,7 +28,7 @@ import torch
 from colorseg.data.color_sources import SYN_CIRCLE_BLUE, SYN_CIRCLE_RED
 from colorseg.data.lab import rgb_to_lab_norm
 from colorseg.training.color_datamodule import ColorizationDataModule
-from colorseg.training.colorizer import ColorizerModule
+from colorseg.training.colorizer_module import ColorizerModule
 
 RED, BLUE = np.array(SYN_CIRCLE_RED[1:]), np.array(SYN_CIRCLE_BLUE[1:])  # ab (Lab units)
 AB = 110.0  # ab_norm → Lab units

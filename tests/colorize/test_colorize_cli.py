@@ -13,7 +13,7 @@ from PIL import Image
 from colorseg.cli import main
 from colorseg.data.lab import rgb_to_lab_norm
 from colorseg.inference.colorizer import Colorizer
-from colorseg.training.colorizer import ColorizerModule
+from colorseg.training.colorizer_module import ColorizerModule
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "colorize"
 TINY = str(CONFIGS / "synthetic_tiny.yaml")

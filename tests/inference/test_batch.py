@@ -16,7 +16,7 @@ from colorseg.inference.batch import BatchSummary, collect_inputs, display_path,
 from colorseg.inference.predict_folder import predict_folder
 from colorseg.inference.segmenter import Segmenter
 from colorseg.inference.tiling import TileConfig
-from colorseg.training.segmenter import SegmenterModule
+from colorseg.training.segmenter_module import SegmenterModule
 
 
 def _images(root: Path, names: list[str], size=(20, 24)) -> None:

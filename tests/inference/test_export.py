@@ -17,8 +17,8 @@ from colorseg.inference.colorizer import Colorizer
 from colorseg.inference.export import export_model, run_exported
 from colorseg.inference.segmenter import Segmenter
 from colorseg.models.padding import pad_to_multiple
-from colorseg.training.colorizer import ColorizerModule
-from colorseg.training.segmenter import SegmenterModule
+from colorseg.training.colorizer_module import ColorizerModule
+from colorseg.training.segmenter_module import SegmenterModule
 
 TOL = 1e-4  # ONNX Runtime vs PyTorch, max abs difference (probabilities / ab_norm in (-1, 1))
 TS_TOL = 1e-6  # TorchScript vs eager: same kernels

@@ -14,7 +14,7 @@ from colorseg.errors import ConfigError
 from colorseg.inference.segmenter import Segmenter
 from colorseg.inference.tiling import TileConfig, apply_tta, blend_window, predict_tiled
 from colorseg.models.padding import mirror_index
-from colorseg.training.segmenter import SegmenterModule
+from colorseg.training.segmenter_module import SegmenterModule
 
 
 def _to_tensor(a: np.ndarray) -> torch.Tensor:
@@ -100,7 +100,7 @@ def test_8192_image_segments_in_bounded_memory() -> None:
         import numpy as np, torch
         from colorseg.inference.segmenter import Segmenter
         from colorseg.inference.tiling import TileConfig
-        from colorseg.training.segmenter import SegmenterModule
+        from colorseg.training.segmenter_module import SegmenterModule
         torch.manual_seed(0)
         module = SegmenterModule(class_names=["a", "b"], in_channels=1, depth=2, base_width=2)
         image = np.random.default_rng(0).integers(0, 256, (8192, 8192), dtype=np.uint8)

@@ -21,8 +21,8 @@ from colorseg.inference.tiling import TileConfig
 from colorseg.models.backbones.efficientnet_lite import default_weights_path
 from colorseg.models.encoders import ENCODERS, build_encoder
 from colorseg.models.unet import UNet, UNetConfig
-from colorseg.training.colorizer import ColorizerModule
-from colorseg.training.segmenter import SegmenterModule
+from colorseg.training.colorizer_module import ColorizerModule
+from colorseg.training.segmenter_module import SegmenterModule
 
 ALL = list(ENCODERS)
 PRETRAINED_OFFLINE = ["efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"]

@@ -26,7 +26,7 @@ def save_module_checkpoint(module, path: Path, task: str, **extra) -> Path:
 @pytest.fixture(scope="session")
 def segment_ckpt(tmp_path_factory) -> Path:
     """An untrained 3-class RGB U-Net (depth 2, width 4)."""
-    from colorseg.training.segmenter import SegmenterModule
+    from colorseg.training.segmenter_module import SegmenterModule
 
     torch.manual_seed(0)
     module = SegmenterModule(class_names=["bg", "a", "b"], in_channels=3, depth=2, base_width=4)
@@ -36,7 +36,7 @@ def segment_ckpt(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def colorize_ckpt(tmp_path_factory) -> Path:
     """An untrained tiny colorization VAE (no perceptual network)."""
-    from colorseg.training.colorizer import ColorizerModule
+    from colorseg.training.colorizer_module import ColorizerModule
 
     torch.manual_seed(0)
     module = ColorizerModule(latent_dim=2, base_width=4, depth=2, posterior_width=4, image_size=16,

@@ -49,7 +49,7 @@ def test_not_a_colorseg_checkpoint(tmp_path: Path) -> None:
 # --------------------------------------------------------------------- metadata and weights
 
 def _module(**kwargs):
-    from colorseg.training.segmenter import SegmenterModule
+    from colorseg.training.segmenter_module import SegmenterModule
 
     torch.manual_seed(0)
     return SegmenterModule(**{"class_names": ["bg", "a", "b"], "in_channels": 3, "depth": 2, "base_width": 4,
@@ -70,7 +70,7 @@ def _save(path: Path, module=None, meta: dict | None = None, hparams: dict | Non
 def test_valid_checkpoint_round_trips_with_metadata(tmp_path: Path) -> None:
     from colorseg import __version__
     from colorseg.checkpoint import CHECKPOINT_FORMAT, module_from_checkpoint
-    from colorseg.training.segmenter import SegmenterModule
+    from colorseg.training.segmenter_module import SegmenterModule
 
     module = _module()
     ckpt = load_checkpoint(_save(tmp_path / "ok.ckpt", module), task="segment")
@@ -162,7 +162,7 @@ def _weights_case(name: str) -> tuple[dict, dict, str]:
 @pytest.mark.parametrize("name", ["missing", "unexpected", "shape", "non_finite", "not_a_tensor"])
 def test_weights_not_fitting_the_metadata_are_refused(tmp_path: Path, name: str) -> None:
     from colorseg.checkpoint import module_from_checkpoint
-    from colorseg.training.segmenter import SegmenterModule
+    from colorseg.training.segmenter_module import SegmenterModule
 
     hparams, state, match = _weights_case(name)
     path = _save(tmp_path / f"{name}.ckpt", hparams=hparams, state=state)

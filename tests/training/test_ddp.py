@@ -76,7 +76,7 @@ def _assert_logged_like(run_dir: Path, single: dict[str, float], required: set[s
 
 def test_segment_ddp_two_processes_match_one_process(tmp_path: Path) -> None:
     from colorseg.training.datamodule import SegmentationDataModule
-    from colorseg.training.segmenter import SegmenterModule
+    from colorseg.training.segmenter_module import SegmenterModule
 
     run_dir, seen = _fit_ddp(tmp_path, "segment", "--trainer.max_epochs=6", "--data.num_images=10",
                              "--data.val_fraction=0.5")
@@ -95,7 +95,7 @@ def test_segment_ddp_two_processes_match_one_process(tmp_path: Path) -> None:
 
 def test_colorize_ddp_two_processes_match_one_process(tmp_path: Path) -> None:
     from colorseg.training.color_datamodule import ColorizationDataModule
-    from colorseg.training.colorizer import ColorizerModule
+    from colorseg.training.colorizer_module import ColorizerModule
 
     run_dir, _ = _fit_ddp(tmp_path, "colorize", "--trainer.max_epochs=1", "--data.val_fraction=0.25")
     single, module, n_val = _validate_in_one_process(run_dir / "checkpoints" / "last.ckpt", "colorize",

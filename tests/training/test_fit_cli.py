@@ -209,3 +209,30 @@ def test_fit_refuses_to_overwrite_a_run_with_checkpoints(tiny_run: Path, capsys)
     err = capsys.readouterr().err
     assert code == 2 and "already holds checkpoints" in err and "--ckpt_path last" in err
     assert (tiny_run / "checkpoints" / "last.ckpt").read_bytes() == before
+
+
+def test_fit_with_pretrained_encoder_then_test_predict_export_and_resume(tmp_path: Path) -> None:
+    """The whole CLI path with an ImageNet EfficientNet-Lite0 encoder and the fine-tuning options."""
+    run_dir = tmp_path / "lite0"
+    opts = ["--model.encoder=efficientnet_lite0", "--model.encoder_weights=imagenet",
+            "--model.encoder_lr_scale=0.5", "--model.freeze_encoder_steps=2", "--model.freeze_encoder_bn=true",
+            "--model.channels_last=true", "--trainer.enable_progress_bar=false"]
+    assert main(["segment", "fit", "-c", TINY, "--run_dir", str(run_dir), *opts]) == 0
+    ckpt = run_dir / "checkpoints" / "last.ckpt"
+    hp = load_checkpoint(ckpt, task="segment")["hyper_parameters"]
+    assert hp["encoder"] == "efficientnet_lite0" and hp["mean"] == [0.5] * 3 and hp["encoder_lr_scale"] == 0.5
+    assert main(["segment", "test", "--ckpt", str(ckpt), "--output", str(tmp_path / "test")]) == 0
+    assert json.loads((tmp_path / "test" / "metrics.json").read_text())["mean_iou"] >= 0
+    images = tmp_path / "images"
+    images.mkdir()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (45, 61, 3), dtype=np.uint8)).save(images / "x.png")
+    assert main(["segment", "predict", "--ckpt", str(ckpt), "--input", str(images),
+                 "--output", str(tmp_path / "pred")]) == 0
+    assert np.asarray(Image.open(tmp_path / "pred" / "x.png")).shape[:2] == (45, 61)
+    assert main(["export", "--ckpt", str(ckpt), "--format", "torchscript", "--output", str(tmp_path / "m.pt")]) == 0
+    assert main(["report", str(run_dir), "--output", str(tmp_path / "report.html")]) == 0
+    assert "efficientnet_lite0 (imagenet weights)" in (tmp_path / "report.html").read_text()
+    # resume for one more epoch from the last checkpoint
+    assert main(["segment", "fit", "-c", str(run_dir / "config.yaml"), "--ckpt_path", "last",
+                 "--trainer.max_epochs=3", "--trainer.enable_progress_bar=false"]) == 0
+    assert load_checkpoint(ckpt, task="segment")["epoch"] == 2

@@ -17,7 +17,7 @@ from colorseg.data.label_checks import check_training_labels, label_counts
 from colorseg.errors import DataError
 from colorseg.inference.ensemble import ProbabilityEnsemble
 from colorseg.training.datamodule import SegmentationDataModule
-from colorseg.training.segmenter import SegmenterModule
+from colorseg.training.segmenter_module import SegmenterModule
 from tests.conftest import write_pair
 
 TINY = str(Path(__file__).resolve().parents[2] / "configs" / "segment" / "synthetic_tiny.yaml")

@@ -9,7 +9,7 @@ import torch
 from colorseg.data.synthetic import make_shapes_sample
 from colorseg.errors import ConfigError
 from colorseg.inference.segmenter import Segmenter
-from colorseg.training.segmenter import SegmenterModule
+from colorseg.training.segmenter_module import SegmenterModule
 
 
 def _batch(n: int = 4, size: int = 32):

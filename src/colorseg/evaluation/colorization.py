@@ -3,7 +3,7 @@
 Outputs are produced at the input's full resolution (ab predicted at working resolution,
 upsampled, recombined with the original L) and compared with the original colour image.
 ``metrics.json`` keys, means over images unless said otherwise (labels:
-:data:`colorseg.metrics.color.METRIC_LABELS`):
+:data:`colorseg.metrics.registry.COLORIZATION_METRICS`):
 
 * deterministic output (prior mean): ``psnr``, ``ssim``, ``colorfulness``, ``gt_colorfulness``,
   ``delta_colorfulness`` (|CF(output) − CF(ground truth)|), ``ab_auc``;

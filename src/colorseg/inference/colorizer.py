@@ -95,7 +95,7 @@ class Colorizer:
 
 @torch.inference_mode()
 def recombine_rows(L_full: torch.Tensor, ab_low: torch.Tensor) -> np.ndarray:
-    """:func:`~colorseg.data.color.recombine` in strips of rows, straight into a numpy array.
+    """:func:`~colorseg.data.lab.recombine` in strips of rows, straight into a numpy array.
 
     L_full (1, 1, H, W) + ab_low (N, 2, h, w) → RGB (N, H, W, 3) float32 in [0, 1]. The bilinear
     upsampling (``align_corners=False``, edge-clamped) is done per strip with ``grid_sample``, so

@@ -7,7 +7,7 @@ odd ones included: the network pads to a multiple of ``2**depth`` inside and cro
   classes. The normalisation ``(image - mean) / std`` is part of the graph; scale 8-bit images
   by 1/255 (16-bit by 1/65535) before calling it.
 * ``colorize``: ``L`` (B, 1, H, W) normalised lightness (the first output of
-  :func:`colorseg.data.color.rgb_to_lab_norm`) → ``ab`` (B, 2, H, W) normalised chroma, the
+  :func:`colorseg.data.lab.rgb_to_lab_norm`) → ``ab`` (B, 2, H, W) normalised chroma, the
   deterministic prediction (prior mean), as :class:`~colorseg.inference.colorizer.Colorizer`.
 * ``colorize`` with ``sampling=True`` (VAEs only): ``L`` and ``noise`` (B, latent_dim) standard
   normal → ``ab`` = decode(prior_mu + noise · prior_std); scale ``noise`` by a temperature.
@@ -115,7 +115,7 @@ def build_graph(ckpt_path: str | Path, sampling: bool = False) -> tuple[nn.Modul
         latent = module.net.latent_dim
         meta.update(class_names=None, in_channels=1, image_size=int(hp["image_size"]), kind=kind,
                     latent_dim=latent, sampling=sampling,
-                    inputs={"L": "(B, 1, H, W) float32 L_norm = L / 50 - 1 (colorseg.data.color.rgb_to_lab_norm); "
+                    inputs={"L": "(B, 1, H, W) float32 L_norm = L / 50 - 1 (colorseg.data.lab.rgb_to_lab_norm); "
                                  "image_size is the short side the model was trained at"},
                     outputs={"ab": "(B, 2, H, W) float32 ab_norm = ab / 110 in (-1, 1)"})
         if sampling:

@@ -86,6 +86,8 @@ def render_colorize_report(run: RunData, output: Path, n_samples: int = 4) -> Pa
         report.text(selection_warning(m))
     report.key_values({"run directory": str(run.run_dir), "checkpoint": str(run.checkpoint),
                        "model kind": run.config.get("model", {}).get("kind"),
+                       "encoder": f"{run.config.get('model', {}).get('encoder', 'unet')} "
+                                  f"({run.config.get('model', {}).get('encoder_weights', 'none')} weights)",
                        **{COLORIZATION_METRICS[k].label: m.get(k) for k in SUMMARY_KEYS},
                        "test images": m.get("num_images"), "samples per image": m.get("n_samples")})
     report.text(f"PSNR convention: {m.get('psnr_convention', 'RGB, 8-bit range')}. The oracle best-of-N PSNR "

@@ -98,7 +98,8 @@ def render_comparison(runs: list[RunData], output: Path, example_images=None) ->
     check_comparable(runs)
     task = runs[0].task
     names = unique_names(runs)
-    summary = pd.DataFrame([{"run": n, "held out": not r.test_metrics.get("selection_split_reused"),
+    summary = pd.DataFrame([{"run": n, "encoder": r.config.get("model", {}).get("encoder", "unet"),
+                             "held out": not r.test_metrics.get("selection_split_reused"),
                              **{k: r.test_metrics.get(k) for k in SUMMARY_KEYS[task]}}
                             for n, r in zip(names, runs)])
     paired = pd.concat([paired_table(runs[0].per_image, r.per_image, PAIRED_KEYS[task], n)

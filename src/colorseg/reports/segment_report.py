@@ -78,7 +78,9 @@ def render_segment_report(run: RunData, output: Path, n_examples: int = 3) -> Pa
                     "their rows below are marked absent and the means average over the classes present.")
     headline = {LABELS.get(k, k): m.get(k) for k in SEGMENTATION_SUMMARY
                 if m.get(k) is not None}
+    model_cfg = run.config.get("model", {})
     report.key_values({"run directory": str(run.run_dir), "checkpoint": str(run.checkpoint),
+                       "encoder": f"{model_cfg.get('encoder', 'unet')} ({model_cfg.get('encoder_weights', 'none')} weights)",
                        "evaluated split": m.get("split"), "images": m.get("num_images"),
                        "split used for selection": bool(m.get("selection_split_reused")), **headline})
     report.section("Timing and hardware")

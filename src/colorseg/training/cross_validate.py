@@ -40,7 +40,7 @@ from colorseg.inference.segmenter import Segmenter
 from colorseg.metrics.registry import SEGMENTATION_SUMMARY
 from colorseg.training.datamodule import SegmentationDataModule
 from colorseg.training.fit import run_fit
-from colorseg.training.segmenter import SegmenterModule
+from colorseg.training.segmenter_module import SegmenterModule
 
 SUMMARY_KEYS = SEGMENTATION_SUMMARY
 RESERVED = ("--run_dir", "--data.num_folds", "--data.fold", "--data.val_names", "--ckpt_path")

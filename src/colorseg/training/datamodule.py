@@ -77,19 +77,19 @@ class SegmentationDataModule(pl.LightningDataModule):
     # --- metadata the model needs (linked into the module by the CLI) ---
     @property
     def class_names(self) -> list[str]:
-        return list(self.source.class_names)
+        return self.splits.class_names
 
     @property
     def class_colors(self) -> list[tuple[int, int, int]]:
-        return list(self.source.class_colors)
+        return self.splits.class_colors
 
     @property
     def in_channels(self) -> int:
-        return self.source.in_channels
+        return self.splits.in_channels
 
     @property
     def ignore_index(self) -> int:
-        return self.source.ignore_index
+        return self.splits.ignore_index
 
     def split_samples(self) -> dict[str, list]:
         """Disjoint sample lists for ``train``, ``val`` and ``test`` following the split options."""

@@ -55,6 +55,10 @@ class EncoderTuning:
             if not frozen:  # drop stale zero grads so AdamW does not count them as steps
                 for p in self.encoder.parameters():
                     p.grad = None
+                if not self.freeze_bn:  # BatchNorm back to the encoder's mode (train during fitting)
+                    for m in self.encoder.modules():
+                        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                            m.train(self.encoder.training)
         self.apply_bn_mode()
 
     def apply_bn_mode(self) -> None:

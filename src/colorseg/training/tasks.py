@@ -11,12 +11,12 @@ def task_classes(task: str) -> tuple[type, type]:
     """(LightningModule, LightningDataModule) of ``task``, imported on demand (keeps ``--help`` fast)."""
     if task == "segment":
         from colorseg.training.datamodule import SegmentationDataModule
-        from colorseg.training.segmenter import SegmenterModule
+        from colorseg.training.segmenter_module import SegmenterModule
 
         return SegmenterModule, SegmentationDataModule
     if task == "colorize":
         from colorseg.training.color_datamodule import ColorizationDataModule
-        from colorseg.training.colorizer import ColorizerModule
+        from colorseg.training.colorizer_module import ColorizerModule
 
         return ColorizerModule, ColorizationDataModule
     raise ConfigError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
