@@ -29,7 +29,7 @@ import torch
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 sys.path.insert(0, str(HERE))
-from segment import write_json  # noqa: E402
+from segment import write_json
 
 CLASSES = [f"c{i}" for i in range(11)]
 

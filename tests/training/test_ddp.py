@@ -74,12 +74,14 @@ def _assert_logged_like(run_dir: Path, single: dict[str, float], required: set[s
     return ddp
 
 
-def test_segment_ddp_two_processes_match_one_process(tmp_path: Path) -> None:
+@pytest.mark.parametrize("encoder", [[], ["--model.encoder=efficientnet_lite0", "--model.encoder_weights=imagenet"]],
+                         ids=["unet", "efficientnet_lite0"])
+def test_segment_ddp_two_processes_match_one_process(tmp_path: Path, encoder: list[str]) -> None:
     from colorseg.training.datamodule import SegmentationDataModule
     from colorseg.training.segmenter_module import SegmenterModule
 
     run_dir, seen = _fit_ddp(tmp_path, "segment", "--trainer.max_epochs=6", "--data.num_images=10",
-                             "--data.val_fraction=0.5")
+                             "--data.val_fraction=0.5", *encoder)
     # one process, same weights (the last validation ran on the weights last.ckpt holds), same images
     single, module, n_val = _validate_in_one_process(run_dir / "checkpoints" / "last.ckpt", "segment",
                                                      SegmenterModule, SegmentationDataModule)
