@@ -11,6 +11,8 @@ SMP=${SMP_PYTHON:+--smp-python $SMP_PYTHON}
 # from scratch (explicit: the configs' defaults may name a pretrained encoder)
 $PY benchmarks/segment.py --datasets isbi2012 --isbi-minutes "${ISBI_MINUTES:-10}" --encoder unet $SMP
 $PY benchmarks/segment.py --datasets isbi2012 --tools colorseg --isbi-minutes "${ISBI_MINUTES:-10}" \
+    --encoder unet --precision bf16-mixed --channels-last
+$PY benchmarks/segment.py --datasets isbi2012 --tools colorseg --isbi-minutes "${ISBI_MINUTES:-10}" \
     --encoder efficientnet_lite0 --precision bf16-mixed --channels-last
 $PY benchmarks/segment.py --datasets isbi2012 --tools cv --isbi-cv-minutes "${ISBI_CV_MINUTES:-5}"
 $PY benchmarks/segment.py --datasets camvid --camvid-minutes "${CAMVID_MINUTES:-30}" --encoder unet $SMP
