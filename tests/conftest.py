@@ -36,3 +36,14 @@ def folder_dataset(tmp_path: Path) -> Path:
         write_pair(root, f"img_{i}", image, mask)
     (root / "images" / "Thumbs.db").write_bytes(b"\x00junk")
     return root
+
+
+def save_module_checkpoint(module, task: str, path: Path) -> Path:
+    """A colorseg checkpoint of a training module's weights and hyper-parameters, as Lightning writes it."""
+    import torch
+
+    from colorseg.checkpoint import checkpoint_metadata
+
+    torch.save({"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams),
+                "colorseg": checkpoint_metadata(task)}, path)
+    return path

@@ -9,7 +9,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from colorseg.checkpoint import checkpoint_metadata
 from colorseg.cli import main
 from colorseg.errors import ColorsegError, ConfigError
 from colorseg.inference import export
@@ -19,6 +18,7 @@ from colorseg.inference.segmenter import Segmenter
 from colorseg.models.padding import pad_to_multiple
 from colorseg.training.colorizer_module import ColorizerModule
 from colorseg.training.segmenter_module import SegmenterModule
+from tests.conftest import save_module_checkpoint
 
 TOL = 1e-4  # ONNX Runtime vs PyTorch, max abs difference (probabilities / ab_norm in (-1, 1))
 TS_TOL = 1e-6  # TorchScript vs eager: same kernels
@@ -26,10 +26,7 @@ TS_TOL = 1e-6  # TorchScript vs eager: same kernels
 SIZES = [(2, 37, 53), (1, 3, 2)]
 
 
-def _save(module, task: str, path: Path) -> Path:
-    torch.save({"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams),
-                "colorseg": checkpoint_metadata(task)}, path)
-    return path
+_save = save_module_checkpoint
 
 
 def _perturb(module) -> None:

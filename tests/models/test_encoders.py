@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -23,15 +21,13 @@ from colorseg.models.encoders import ENCODERS, build_encoder
 from colorseg.models.unet import UNet, UNetConfig
 from colorseg.training.colorizer_module import ColorizerModule
 from colorseg.training.segmenter_module import SegmenterModule
+from tests.conftest import save_module_checkpoint
 
 ALL = list(ENCODERS)
 PRETRAINED_OFFLINE = ["efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"]
 
 
-def _save(module, task: str, path: Path) -> Path:
-    torch.save({"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams),
-                "colorseg": checkpoint_metadata(task)}, path)
-    return path
+_save = save_module_checkpoint
 
 
 def _perturb_bn(module) -> None:
