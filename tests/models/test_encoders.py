@@ -17,7 +17,7 @@ from colorseg.inference.export import export_model, run_exported
 from colorseg.inference.segmenter import Segmenter
 from colorseg.inference.tiling import TileConfig
 from colorseg.models.backbones.efficientnet_lite import default_weights_path
-from colorseg.models.encoders import ENCODERS, build_encoder
+from colorseg.models.encoders import ENCODERS, EncoderOptions, build_encoder
 from colorseg.models.unet import UNet, UNetConfig
 from colorseg.training.colorizer_module import ColorizerModule
 from colorseg.training.segmenter_module import SegmenterModule
@@ -44,10 +44,7 @@ def _perturb_bn(module) -> None:
 @pytest.mark.parametrize("name", ALL)
 @pytest.mark.parametrize("in_channels", [1, 3])
 def test_encoder_features_match_declared_channels_and_strides(name: str, in_channels: int) -> None:
-    encoder = build_encoder(name).eval()
-    if in_channels == 1:
-        encoder = build_encoder(name, options=__import__("colorseg.models.encoders", fromlist=["x"]).EncoderOptions(
-            in_channels=1)).eval()
+    encoder = build_encoder(name, options=EncoderOptions(in_channels=in_channels)).eval()
     m = encoder.output_stride
     x = torch.rand(1, in_channels, 2 * m, 3 * m)
     with torch.no_grad():
@@ -82,8 +79,6 @@ def test_pretrained_weights_are_the_packaged_imagenet_weights(name: str) -> None
 
 def test_one_channel_stem_equals_the_rgb_network_on_gray_rgb() -> None:
     """Summed RGB stem weights: a gray image gives exactly what the ImageNet network gives to (x, x, x)."""
-    from colorseg.models.encoders import EncoderOptions
-
     rgb = build_encoder("efficientnet_lite0", "imagenet").eval()
     gray = build_encoder("efficientnet_lite0", "imagenet", EncoderOptions(in_channels=1)).eval()
     x = torch.rand(1, 1, 64, 96)

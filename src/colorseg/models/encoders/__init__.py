@@ -17,7 +17,7 @@ an :class:`~colorseg.models.encoders.base.Encoder`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from colorseg.errors import ConfigError
 from colorseg.models.encoders.base import Encoder, adapt_input_conv
@@ -86,7 +86,4 @@ def build_encoder(name: str, weights: str = "none", options: EncoderOptions | No
     CheckpointError naming the file (or cache path and URL).
     """
     check_encoder(name, weights)
-    options = options or EncoderOptions()
-    if options.pretrained != (weights == "imagenet"):
-        options = EncoderOptions(**{**options.__dict__, "pretrained": weights == "imagenet"})
-    return ENCODERS[name].build(options)
+    return ENCODERS[name].build(replace(options or EncoderOptions(), pretrained=weights == "imagenet"))

@@ -49,6 +49,15 @@ def adapt_input_conv(weight: torch.Tensor, in_channels: int) -> torch.Tensor:
     raise ConfigError(f"pretrained encoders take 1 or 3 input channels, got {in_channels}")
 
 
+def adapt_first_conv(conv: nn.Conv2d, in_channels: int) -> nn.Conv2d:
+    """Make a pretrained first convolution take ``in_channels`` inputs, in place (same module, same
+    state-dict keys, bias kept): its weights become :func:`adapt_input_conv` of the RGB ones."""
+    if in_channels != conv.in_channels:
+        conv.weight = nn.Parameter(adapt_input_conv(conv.weight.detach(), in_channels))
+        conv.in_channels = in_channels
+    return conv
+
+
 def per_channel(values: tuple[float, ...], in_channels: int) -> tuple[float, ...]:
     """An RGB normalisation constant for ``in_channels`` inputs: 1 channel gets the RGB mean."""
     if in_channels == len(values):

@@ -16,7 +16,7 @@ from colorseg.models.backbones.efficientnet_lite import (
     EfficientNetLite2,
     load_efficientnet_lite,
 )
-from colorseg.models.encoders.base import Encoder, adapt_input_conv, per_channel
+from colorseg.models.encoders.base import Encoder, adapt_first_conv, per_channel
 
 LITE_CLASSES: dict[str, type[EfficientNetLite]] = {
     "efficientnet_lite0": EfficientNetLite0,
@@ -77,13 +77,7 @@ class EfficientNetLiteEncoder(Encoder):
         for module in self.modules():
             if isinstance(module, Conv2dSame):
                 Conv2dStaticSame.convert(module)
-        if in_channels != 3:
-            stem = self._conv_stem
-            new = nn.Conv2d(in_channels, stem.out_channels, stem.kernel_size, stem.stride, padding=0, bias=False)
-            with torch.no_grad():
-                new.weight.copy_(adapt_input_conv(stem.weight, in_channels))
-            new.__class__, new.static_pads = Conv2dStaticSame, stem.static_pads
-            self._conv_stem = new
+        adapt_first_conv(self._conv_stem, in_channels)
         self._taps = {net.feature_layers[n][0]: i for i, n in enumerate(FEATURE_NAMES)}
         self.out_channels = tuple(net.feature_channels[n] for n in FEATURE_NAMES)
         self.strides = tuple(net.feature_strides[n] for n in FEATURE_NAMES)

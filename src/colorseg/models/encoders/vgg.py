@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from colorseg.models.backbones.vgg import FEATURES, MEAN, STD, VGGFeatureStack, vgg16
-from colorseg.models.encoders.base import Encoder, adapt_input_conv, per_channel
+from colorseg.models.encoders.base import Encoder, adapt_first_conv, per_channel
 
 FEATURE_NAMES = ("relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3")
 
@@ -26,13 +26,7 @@ class VGG16Encoder(Encoder):
         self.features = vgg16(pretrained=True).features if pretrained else VGGFeatureStack()
         last = FEATURES[FEATURE_NAMES[-1]][0]
         del self.features[last + 1:]  # drop the final max-pool
-        if in_channels != 3:
-            conv = self.features[0]
-            new = torch.nn.Conv2d(in_channels, conv.out_channels, 3, padding=1)
-            with torch.no_grad():
-                new.weight.copy_(adapt_input_conv(conv.weight, in_channels))
-                new.bias.copy_(conv.bias)
-            self.features[0] = new
+        adapt_first_conv(self.features[0], in_channels)
         self._taps = {FEATURES[n][0]: i for i, n in enumerate(FEATURE_NAMES)}
         self.out_channels = tuple(FEATURES[n][1] for n in FEATURE_NAMES)
         self.strides = tuple(FEATURES[n][2] for n in FEATURE_NAMES)
