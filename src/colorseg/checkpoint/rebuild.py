@@ -154,7 +154,8 @@ def cvae_config_from_hparams(hp: dict, pretrained: bool = False) -> CVAEConfig:
     """The network a colorization module's hyper-parameters describe (see
     :func:`unet_config_from_hparams` for ``pretrained``)."""
     values = {k: hp[k] for k in ("latent_dim", "base_width", "depth", "norm", "posterior_width", "encoder",
-                                 "encoder_weights", "decoder_channels") if k in hp}
+                                 "encoder_weights", "decoder_channels", "latent_layout", "head",
+                                 "annealed_mean_temperature") if k in hp}
     if hp.get("kind", "vae") != "vae":
         values["latent_dim"] = 0
     if not pretrained:

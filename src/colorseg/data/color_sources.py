@@ -90,6 +90,15 @@ def _samples_from(folder: Path, recursive: bool) -> list[ColorSample]:
     return [ColorSample(str(p.relative_to(folder).with_suffix("")), p) for p in files]
 
 
+def color_samples_under(folder: Path, prefix: str = "") -> list[ColorSample]:
+    """Every image under ``folder`` (recursive), named by its relative path without suffix,
+    behind ``prefix/`` when given (keeps names from several folders apart)."""
+    samples = _samples_from(Path(folder), recursive=True)
+    if prefix:
+        samples = [ColorSample(f"{prefix}/{s.name}", s.path) for s in samples]
+    return samples
+
+
 @dataclass
 class FolderColorSource(ColorSource):
     """All images under ``root`` (recursive); split by seeded fractions."""

@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 
 from colorseg.data.color_datasets import ColorDataset
-from colorseg.data.color_sources import ColorSample, ColorSource, build_color_source, drop_grayscale
+from colorseg.data.color_sources import (ColorSample, ColorSource, build_color_source, color_samples_under,
+                                         drop_grayscale)
 from colorseg.data.datasets import SegmentationDataset
 from colorseg.data.sources import Source, build_source
 from colorseg.data.splits import kfold_split, split_by_fraction, split_by_names
-from colorseg.errors import ConfigError
+from colorseg.errors import ConfigError, DataError
 
 SPLITS = ("train", "val", "test")
 
@@ -171,13 +173,17 @@ class ColorSplits:
     def __init__(self, source: str = "synthetic", root: str | None = None, image_size: int = 64,
                  max_zoom: float = 1.25, repeats: int = 1, val_from_train: int = 20, num_images: int = 256,
                  synthetic_size: int = 64, seed: int = 0, val_fraction: float = 0.1,
-                 test_fraction: float = 0.1) -> None:
+                 test_fraction: float = 0.1, extra_train_roots: list[str] | None = None) -> None:
         if image_size < 8:
             raise ConfigError(f"image_size must be at least 8, got {image_size}")
         self.image_size, self.max_zoom, self.repeats = int(image_size), max_zoom, repeats
         self.val_from_train, self.seed = val_from_train, seed
         self.source: ColorSource = build_color_source(source, root, num_images, synthetic_size, seed, val_fraction,
                                                       test_fraction)
+        self.extra_train_roots = [Path(r) for r in (extra_train_roots or [])]
+        for root in self.extra_train_roots:
+            if not root.is_dir():
+                raise DataError(f"data.extra_train_roots: {root} is not a folder")
         self._samples: dict[str, list[ColorSample]] | None = None
         self._data: dict[str, tuple[list[np.ndarray], list[str]]] = {}
 
@@ -187,10 +193,16 @@ class ColorSplits:
         return _from_options(cls, options, overrides)
 
     def split_samples(self) -> dict[str, list[ColorSample]]:
-        """The source's splits; without a validation split (BSDS500), ``val_from_train`` seeded
-        training images are held out for validation."""
+        """The source's splits, with every image under ``extra_train_roots`` (recursive, named
+        ``<folder name>/<relative path>``) added to the training pool; without a validation split
+        (BSDS500), ``val_from_train`` seeded images of that pool are held out for validation."""
         if self._samples is None:
             splits = self.source.splits()
+            for root in self.extra_train_roots:
+                extra = color_samples_under(root, prefix=root.name)
+                if not extra:
+                    raise DataError(f"data.extra_train_roots: no images under {root}")
+                splits["train"] = splits["train"] + extra
             if not splits.get("val") and self.val_from_train and len(splits["train"]) > 1:
                 order = np.random.default_rng(self.seed).permutation(len(splits["train"]))
                 n_val = min(self.val_from_train, len(splits["train"]) - 1)

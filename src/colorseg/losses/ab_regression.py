@@ -18,6 +18,25 @@ def ab_bin_index(ab_norm: torch.Tensor, bins: int = AB_BINS) -> torch.Tensor:
     return idx[:, 0] * bins + idx[:, 1]
 
 
+def ab_bin_centers(bins: int = AB_BINS) -> torch.Tensor:
+    """(bins², 2) ab_norm centres of the grid bins, in :func:`ab_bin_index` order."""
+    c = (torch.arange(bins, dtype=torch.float32) + 0.5) / bins * 2 - 1
+    a, b = torch.meshgrid(c, c, indexing="ij")
+    return torch.stack([a.flatten(), b.flatten()], 1)
+
+
+def bin_classification_loss(logits: torch.Tensor, target_ab: torch.Tensor,
+                            weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Cross-entropy of logits (B, AB_BINS², H, W) against the target's ab bin (B, 2, H, W),
+    optionally weighted per pixel by the target bin's rarity weight (Zhang et al. 2016)."""
+    target = ab_bin_index(target_ab)
+    per_pixel = F.cross_entropy(logits.float(), target, reduction="none")
+    if weights is None:
+        return per_pixel.mean()
+    w = weights.to(per_pixel)[target]
+    return (w * per_pixel).sum() / w.sum().clamp_min(1e-8)
+
+
 def rarity_weights(histogram: torch.Tensor, lam: float = 0.5, sigma_bins: float = 0.5) -> torch.Tensor:
     """Zhang et al.'s class-rebalancing weights from an ab histogram (bins*bins,) of counts.
 

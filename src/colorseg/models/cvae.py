@@ -3,10 +3,16 @@
 * L encoder: any registered encoder (:mod:`colorseg.models.encoders`; the from-scratch U-Net
   encoder by default, or ImageNet-pretrained EfficientNet-Lite0/1 with a 1-channel stem) on L →
   skip features and a bottleneck.
-* prior p(z | L): from the pooled bottleneck → (mu, logvar) of a diagonal Gaussian.
-* posterior q(z | L, ab): a separate conv encoder on [L, ab] → (mu, logvar).
-* decoder: :class:`~colorseg.models.decoder.UNetDecoder` over the L skips; z is tiled and injected at the bottleneck and again
-  before the output head (the Probabilistic U-Net's "combination" layers). Output: tanh ab_norm.
+* prior p(z | L) and posterior q(z | L, ab) (a separate conv encoder on [L, ab]): diagonal
+  Gaussians. ``latent_layout="global"``: one vector (B, latent_dim) from the pooled bottleneck,
+  so samples differ by one global colour choice. ``"spatial"``: a latent map (B, latent_dim, h, w)
+  at the bottleneck's resolution (1/stride of the padded input) with a per-location conditional
+  prior, so samples differ region by region (a coat can change colour while the sky stays blue).
+* decoder: :class:`~colorseg.models.decoder.UNetDecoder` over the L skips; z is injected at the
+  bottleneck and again before the output head (the Probabilistic U-Net's "combination" layers;
+  a spatial z is upsampled bilinearly there).
+* output head: ``"regression"``: tanh ab_norm; ``"classification"`` (Zhang et al. 2016): logits
+  over the AB_BINS² ab grid, decoded by the annealed mean at ``annealed_mean_temperature``.
 
 ``latent_dim=0`` gives the deterministic regression baseline with the same decoder.
 Inference is deterministic in ``eval()`` (prior mean); sampling is explicit
@@ -18,9 +24,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from colorseg.errors import ConfigError
+from colorseg.losses.ab_regression import AB_BINS, ab_bin_centers
 from colorseg.models.blocks import NORMS, DoubleConv, Down
 from colorseg.models.decoder import UNetDecoder, default_decoder_channels
 from colorseg.models.encoders import EncoderOptions, build_encoder, check_encoder
@@ -30,6 +38,8 @@ from colorseg.models.padding import pad_to_multiple
 #: (:mod:`colorseg.metrics.feature_distribution`): a colorizer built on it would be judged by
 #: features it was trained to produce, so it is refused as a colorization encoder.
 METRIC_ONLY_ENCODERS = ("efficientnet_lite2",)
+LATENT_LAYOUTS = ("global", "spatial")
+HEADS = ("regression", "classification")
 
 
 @dataclass
@@ -44,8 +54,17 @@ class CVAEConfig:
     encoder: str = "unet"
     encoder_weights: str = "none"
     decoder_channels: tuple[int, ...] | None = None
+    latent_layout: str = "global"
+    head: str = "regression"
+    annealed_mean_temperature: float = 0.38
 
     def __post_init__(self) -> None:
+        if self.latent_layout not in LATENT_LAYOUTS:
+            raise ConfigError(f"latent_layout must be one of {LATENT_LAYOUTS}, got {self.latent_layout!r}")
+        if self.head not in HEADS:
+            raise ConfigError(f"head must be one of {HEADS}, got {self.head!r}")
+        if not self.annealed_mean_temperature > 0:
+            raise ConfigError(f"annealed_mean_temperature must be > 0, got {self.annealed_mean_temperature}")
         check_encoder(self.encoder, self.encoder_weights)
         if self.encoder in METRIC_ONLY_ENCODERS:
             raise ConfigError(f"encoder {self.encoder!r} is the network of the feature-distribution metric "
@@ -80,15 +99,33 @@ class GaussianHead(nn.Module):
         return mu, logvar.clamp(-10, 10)
 
 
-class PosteriorNet(nn.Module):
-    """q(z | L, ab): conv encoder on (B, 3, H, W) → (mu, logvar)."""
+class SpatialGaussianHead(nn.Module):
+    """3×3 conv → per-location (mu, logvar): (B, C, h, w) → each (B, latent_dim, h, w), logvar in [-10, 10]."""
 
-    def __init__(self, width: int, depth: int, latent_dim: int, norm: str) -> None:
+    def __init__(self, channels: int, latent_dim: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(channels, 2 * latent_dim, 3, padding=1)
+        nn.init.zeros_(self.conv.weight)  # start at N(0, I) everywhere
+        nn.init.zeros_(self.conv.bias)
+
+    def forward(self, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mu, logvar = self.conv(feats).chunk(2, dim=1)
+        return mu, logvar.clamp(-10, 10)
+
+
+def gaussian_head(channels: int, latent_dim: int, layout: str) -> nn.Module:
+    return SpatialGaussianHead(channels, latent_dim) if layout == "spatial" else GaussianHead(channels, latent_dim)
+
+
+class PosteriorNet(nn.Module):
+    """q(z | L, ab): conv encoder on (B, 3, H, W) → (mu, logvar), ``depth`` halvings; see :func:`gaussian_head`."""
+
+    def __init__(self, width: int, depth: int, latent_dim: int, norm: str, layout: str = "global") -> None:
         super().__init__()
         widths = [width * 2**min(i, 3) for i in range(depth + 1)]
         self.inc = DoubleConv(3, widths[0], norm)
         self.downs = nn.Sequential(*[Down(widths[i], widths[i + 1], norm) for i in range(depth)])
-        self.head = GaussianHead(widths[-1], latent_dim)
+        self.head = gaussian_head(widths[-1], latent_dim, layout)
 
     def forward(self, L: torch.Tensor, ab: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.head(self.downs(self.inc(torch.cat([L, ab], 1))))
@@ -117,12 +154,17 @@ class ConditionalVAE(nn.Module):
         except ValueError as exc:
             raise ConfigError(f"decoder_channels for encoder {c.encoder!r}: {exc}") from exc
         width = self.decoder.out_channels
+        out_channels = AB_BINS * AB_BINS if c.head == "classification" else 2
         self.head = nn.Sequential(nn.Conv2d(width + zc, width, 1), nn.ReLU(inplace=True),
                                   nn.Conv2d(width, width, 1), nn.ReLU(inplace=True),
-                                  nn.Conv2d(width, 2, 1))
+                                  nn.Conv2d(width, out_channels, 1))
+        if c.head == "classification":
+            self.register_buffer("bin_centers", ab_bin_centers(), persistent=False)  # (Q, 2) ab_norm
         if zc:
-            self.prior = GaussianHead(bottleneck, zc)
-            self.posterior = PosteriorNet(c.posterior_width, c.depth, zc, c.norm)
+            self.prior = gaussian_head(bottleneck, zc, c.latent_layout)
+            # a spatial posterior must reach the bottleneck's resolution: one halving per factor 2 of stride
+            posterior_depth = c.depth if c.latent_layout == "global" else enc.output_stride.bit_length() - 1
+            self.posterior = PosteriorNet(c.posterior_width, posterior_depth, zc, c.norm, c.latent_layout)
         # pretrained encoders: L_norm in [-1, 1] → lightness in [0, 1] → the weights' normalisation
         pretrained_input = c.encoder != "unet"
         self.register_buffer("in_scale", torch.tensor(0.5 / enc.std[0] if pretrained_input else 1.0),
@@ -145,28 +187,54 @@ class ConditionalVAE(nn.Module):
         return self.encoder(self._pad(L) * self.in_scale + self.in_shift)
 
     def prior_params(self, skips: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """p(z | L): (mu, logvar), each (B, latent_dim)."""
+        """p(z | L): (mu, logvar), each (B, latent_dim) or, spatial, (B, latent_dim, h, w)."""
         return self.prior(skips[-1])
 
     def posterior_params(self, L: torch.Tensor, ab: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """q(z | L, ab): (mu, logvar), each (B, latent_dim)."""
+        """q(z | L, ab): (mu, logvar), shaped as :meth:`prior_params`."""
         return self.posterior(self._pad(L), self._pad(ab))
 
-    def decode(self, skips: list[torch.Tensor], z: torch.Tensor | None, size: tuple[int, int]) -> torch.Tensor:
-        """Skips + z (B, latent_dim) → ab_norm (B, 2, *size) in (-1, 1)."""
-        def tile(x: torch.Tensor) -> torch.Tensor:
+    def latent_shape(self, L: torch.Tensor) -> tuple[int, ...]:
+        """Shape of z for L (B, 1, H, W): (B, latent_dim), or (B, latent_dim, ⌈H/s⌉, ⌈W/s⌉) spatial (s = stride)."""
+        if self.config.latent_layout == "global":
+            return (L.shape[0], self.latent_dim)
+        s = self.size_multiple
+        return (L.shape[0], self.latent_dim, -(-L.shape[-2] // s), -(-L.shape[-1] // s))
+
+    def decode_logits(self, skips: list[torch.Tensor], z: torch.Tensor | None,
+                      size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Skips + z → (ab_norm (B, 2, *size) in (-1, 1), logits (B, AB_BINS², *size) or None).
+
+        The regression head's ab is tanh of its output; the classification head's is the
+        annealed mean of its softmax over the bin centres.
+        """
+        def with_z(x: torch.Tensor) -> torch.Tensor:
             if z is None:
                 return x
-            return torch.cat([x, z[:, :, None, None].expand(-1, -1, *x.shape[-2:])], 1)
+            if z.dim() == 2:
+                zx = z[:, :, None, None].expand(-1, -1, *x.shape[-2:])
+            elif z.shape[-2:] != x.shape[-2:]:
+                zx = F.interpolate(z, size=x.shape[-2:], mode="bilinear", align_corners=False)
+            else:
+                zx = z
+            return torch.cat([x, zx], 1)
 
-        y = self.decoder(skips, self.inject(tile(skips[-1])))
-        return torch.tanh(self.head(tile(y)))[..., : size[0], : size[1]]
+        y = self.decoder(skips, self.inject(with_z(skips[-1])))
+        out = self.head(with_z(y))[..., : size[0], : size[1]]
+        if self.config.head == "regression":
+            return torch.tanh(out), None
+        return annealed_mean(out, self.bin_centers, self.config.annealed_mean_temperature), out
+
+    def decode(self, skips: list[torch.Tensor], z: torch.Tensor | None, size: tuple[int, int]) -> torch.Tensor:
+        """Skips + z → ab_norm (B, 2, *size) in (-1, 1) (see :meth:`decode_logits`)."""
+        return self.decode_logits(skips, z, size)[0]
 
     def forward(self, L: torch.Tensor, ab: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Training (``ab`` given): z ~ q(z | L, ab) (its mean in eval mode). Otherwise z = prior mean.
 
-        Returns ``ab`` (B, 2, H, W) and, for VAEs, ``prior_mu``/``prior_logvar`` and, with ab,
-        ``post_mu``/``post_logvar`` (B, latent_dim).
+        Returns ``ab`` (B, 2, H, W), ``ab_logits`` (B, AB_BINS², H, W) for the classification
+        head, and, for VAEs, ``prior_mu``/``prior_logvar`` and, with ab, ``post_mu``/``post_logvar``
+        (shaped as :meth:`latent_shape`).
         """
         skips = self.encode(L)
         out: dict[str, torch.Tensor] = {}
@@ -179,17 +247,19 @@ class ConditionalVAE(nn.Module):
                 z = out["post_mu"]
                 if self.training:
                     z = z + torch.randn_like(z) * (0.5 * out["post_logvar"]).exp()
-        out["ab"] = self.decode(skips, z, L.shape[-2:])
+        out["ab"], logits = self.decode_logits(skips, z, L.shape[-2:])
+        if logits is not None:
+            out["ab_logits"] = logits
         return out
 
     def prior_latent(self, skips: list[torch.Tensor], noise: torch.Tensor) -> torch.Tensor:
-        """z = prior_mu + noise · prior_std for standard-normal ``noise`` (B, latent_dim); the one
-        place a prior sample is formed (sampling and the exported sampling graph)."""
+        """z = prior_mu + noise · prior_std for standard-normal ``noise`` (:meth:`latent_shape`); the
+        one place a prior sample is formed (sampling and the exported sampling graph)."""
         mu, logvar = self.prior_params(skips)
         return mu + noise * (0.5 * logvar).exp()
 
     def decode_noise(self, L: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-        """L_norm (B, 1, H, W) and standard-normal noise (B, latent_dim) → ab_norm (B, 2, H, W)."""
+        """L_norm (B, 1, H, W) and standard-normal noise (:meth:`latent_shape`) → ab_norm (B, 2, H, W)."""
         skips = self.encode(L)
         return self.decode(skips, self.prior_latent(skips, noise), L.shape[-2:])
 
@@ -206,7 +276,16 @@ class ConditionalVAE(nn.Module):
         for _ in range(n_samples):
             z = None
             if self.latent_dim:
-                eps = torch.randn(L.shape[0], self.latent_dim, generator=generator, device=L.device, dtype=L.dtype)
+                eps = torch.randn(self.latent_shape(L), generator=generator, device=L.device, dtype=L.dtype)
                 z = self.prior_latent(skips, temperature * eps)
             outs.append(self.decode(skips, z, L.shape[-2:]))
         return torch.stack(outs, 1)
+
+
+def annealed_mean(logits: torch.Tensor, centers: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Zhang et al.'s annealed mean: logits (B, Q, H, W), centers (Q, 2) → ab (B, 2, H, W).
+
+    softmax(logits / T) re-sharpens the distribution (T → 0: its mode, T = 1: its mean).
+    """
+    p = (logits.float() / temperature).softmax(1)
+    return torch.einsum("bqhw,qc->bchw", p, centers.to(p)).to(logits.dtype)

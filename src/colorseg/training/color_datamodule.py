@@ -30,20 +30,23 @@ class ColorizationDataModule(pl.LightningDataModule):
         max_zoom: training images are resized to a random short side in [image_size, image_size·max_zoom].
         val_from_train: when the source has no validation split (BSDS500), hold out this many
             training images (seeded) for validation; the test split is never used for selection.
+        extra_train_roots: folders whose images (recursive) join the training pool (before the
+            validation hold-out), e.g. BSDS500 + an ImageNet sample; the test split stays the source's.
         num_images, synthetic_size, seed, val_fraction, test_fraction: synthetic / folder splits.
     """
 
     def __init__(self, source: str = "synthetic", root: str | None = None, image_size: int = 64,
                  max_zoom: float = 1.25, batch_size: int = 16, num_workers: int = 0, repeats: int = 1,
                  val_from_train: int = 20, num_images: int = 256, synthetic_size: int = 64, seed: int = 0,
-                 val_fraction: float = 0.1, test_fraction: float = 0.1) -> None:
+                 val_fraction: float = 0.1, test_fraction: float = 0.1,
+                 extra_train_roots: list[str] | None = None) -> None:
         super().__init__()
         self.save_hyperparameters()
         # the splits themselves are built by data code that evaluation shares (colorseg.data.split_datasets)
         self.splits = ColorSplits(source=source, root=root, image_size=image_size, max_zoom=max_zoom,
                                   repeats=repeats, val_from_train=val_from_train, num_images=num_images,
                                   synthetic_size=synthetic_size, seed=seed, val_fraction=val_fraction,
-                                  test_fraction=test_fraction)
+                                  test_fraction=test_fraction, extra_train_roots=extra_train_roots)
         self.source = self.splits.source
 
     @property

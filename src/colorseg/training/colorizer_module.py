@@ -1,7 +1,9 @@
 """ColorizerModule: conditional VAE (or a baseline) predicting ab from L under Lightning.
 
 Loss = recon(ab) [+ rarity weights] + β(step)·KL(q(z|L,ab) ‖ p(z|L)) [free bits]
-       + λ·perceptual(RGB(L, ab_pred), RGB). Each term is logged as ``{stage}/{name}``.
+       + λ·perceptual(RGB(L, ab_pred), RGB).
+recon is L1/Huber on ab for the regression head, and (rarity-weighted) cross-entropy over the ab
+bins for the classification head (``head="classification"``; ab_pred is then its annealed mean). Each term is logged as ``{stage}/{name}``.
 
 ``kind``: ``vae`` (default), ``regression`` (same decoder, no latent), ``gray`` (ab = 0,
 nothing to train). The VAE without perceptual loss is ``perceptual_weight=0``.
@@ -24,7 +26,7 @@ import torch
 from colorseg.checkpoint import ColorizationModel, checkpoint_metadata, cvae_config_from_hparams, upgrade_state_dict
 from colorseg.data.lab import lab_norm_to_rgb, rgb_to_lab_norm
 from colorseg.errors import ConfigError
-from colorseg.losses.ab_regression import AB_BINS, rarity_weights, recon_loss
+from colorseg.losses.ab_regression import AB_BINS, bin_classification_loss, rarity_weights, recon_loss
 from colorseg.losses.kl import kl_diag_gaussians, kl_weight, kl_with_free_bits
 from colorseg.metrics.colorization import colorfulness, psnr
 from colorseg.models.cvae import ConditionalVAE
@@ -43,14 +45,17 @@ class ColorizerModule(pl.LightningModule):
     :mod:`colorseg.models.encoders` (``unet`` from scratch, or ``efficientnet_lite0``/``lite1``
     with ``imagenet`` weights); ``encoder_lr_scale``, ``freeze_encoder_epochs``,
     ``freeze_encoder_steps``, ``freeze_encoder_bn`` as for the segmenter
-    (:class:`~colorseg.training.encoder_tuning.EncoderTuning`).
+    (:class:`~colorseg.training.encoder_tuning.EncoderTuning`). ``latent_layout`` (global |
+    spatial), ``head`` (regression | classification), ``annealed_mean_temperature``: see
+    :class:`~colorseg.models.cvae.CVAEConfig`.
     """
 
     def __init__(self, kind: str = "vae", latent_dim: int = 8, base_width: int = 32, depth: int = 4,
                  norm: str = "batch", posterior_width: int = 16, encoder: str = "unet",
                  encoder_weights: str = "none", decoder_channels: list[int] | None = None,
                  encoder_lr_scale: float = 1.0, freeze_encoder_epochs: int = 0, freeze_encoder_steps: int = 0,
-                 freeze_encoder_bn: bool = False, image_size: int = 64,
+                 freeze_encoder_bn: bool = False, latent_layout: str = "global", head: str = "regression",
+                 annealed_mean_temperature: float = 0.38, image_size: int = 64,
                  recon: str = "l1", rarity_weighting: bool = False, rarity_lambda: float = 0.5,
                  beta: float = 0.002, kl_annealing: str = "linear", kl_warmup_steps: int = 500,
                  kl_cycle_steps: int = 2000, free_bits: float = 0.0,
@@ -111,7 +116,10 @@ class ColorizerModule(pl.LightningModule):
         L, ab = rgb_to_lab_norm(rgb)
         out = self(L, ab)
         weights = self.ab_weights if hp.rarity_weighting else None
-        terms = {"recon": recon_loss(out["ab"], ab, hp.recon, weights)}
+        if "ab_logits" in out:
+            terms = {"recon": bin_classification_loss(out["ab_logits"], ab, weights)}
+        else:
+            terms = {"recon": recon_loss(out["ab"], ab, hp.recon, weights)}
         loss = terms["recon"]
         if "post_mu" in out:
             kl = kl_with_free_bits(kl_diag_gaussians(out["post_mu"], out["post_logvar"], out["prior_mu"],
