@@ -49,9 +49,12 @@ def ckpts(tmp_path_factory) -> dict[str, Path]:
                           perceptual_weight=0)
     reg = ColorizerModule(kind="regression", depth=3, base_width=4, image_size=32, perceptual_weight=0)
     gray = ColorizerModule(kind="gray", image_size=32, perceptual_weight=0)
-    for m in (seg, vae, reg):
+    spatial = ColorizerModule(kind="vae", latent_dim=2, depth=2, base_width=4, posterior_width=4, image_size=32,
+                              perceptual_weight=0, latent_layout="spatial", head="classification")
+    for m in (seg, vae, reg, spatial):
         _perturb(m)
     return {"segment": _save(seg, "segment", root / "seg.ckpt"), "vae": _save(vae, "colorize", root / "vae.ckpt"),
+            "vae_spatial_cls": _save(spatial, "colorize", root / "spatial.ckpt"),
             "regression": _save(reg, "colorize", root / "reg.ckpt"),
             "gray": _save(gray, "colorize", root / "gray.ckpt")}
 
@@ -103,7 +106,7 @@ def test_cli_exports_segmenter_to_onnx_equal_to_segmenter(ckpts, tmp_path: Path,
     assert (meta["mean"], meta["std"]) == (pytest.approx([0.4] * 3), pytest.approx([0.3] * 3))  # per channel
 
 
-@pytest.mark.parametrize("key", ["vae", "regression"])
+@pytest.mark.parametrize("key", ["vae", "regression", "vae_spatial_cls"])
 def test_onnx_colorizer_deterministic(ckpts, tmp_path_factory, key: str) -> None:
     pytest.importorskip("onnxruntime")
     path = _onnx(ckpts, tmp_path_factory, key)
@@ -114,13 +117,14 @@ def test_onnx_colorizer_deterministic(ckpts, tmp_path_factory, key: str) -> None
             assert _max_diff(run_exported(path, "onnx", (L,)), module(L)["ab"]) < TOL
 
 
-def test_onnx_colorizer_sampling_matches_sample(ckpts, tmp_path_factory) -> None:
+@pytest.mark.parametrize("key", ["vae", "vae_spatial_cls"])
+def test_onnx_colorizer_sampling_matches_sample(ckpts, tmp_path_factory, key: str) -> None:
     pytest.importorskip("onnxruntime")
-    path = _onnx(ckpts, tmp_path_factory, "vae", sampling=True)
-    module = Colorizer.from_checkpoint(ckpts["vae"]).module
+    path = _onnx(ckpts, tmp_path_factory, key, sampling=True)
+    module = Colorizer.from_checkpoint(ckpts[key]).module
     for (b, h, w), temperature in zip(SIZES, (1.0, 0.5)):
         L = _images(b, h, w, 1) * 2 - 1
-        noise = torch.randn(b, 3, generator=torch.Generator().manual_seed(5))
+        noise = torch.randn(module.net.latent_shape(L), generator=torch.Generator().manual_seed(5))
         ref = module.sample(L, 1, temperature, torch.Generator().manual_seed(5))[:, 0]
         ab = run_exported(path, "onnx", (L, temperature * noise))
         assert _max_diff(ab, ref) < TOL
@@ -136,7 +140,8 @@ def test_onnx_export_needs_its_packages(ckpts, tmp_path: Path, monkeypatch) -> N
 
 # --------------------------------------------------------------------------- TorchScript
 
-@pytest.mark.parametrize("key,sampling", [("segment", False), ("vae", False), ("vae", True), ("regression", False)])
+@pytest.mark.parametrize("key,sampling", [("segment", False), ("vae", False), ("vae", True), ("regression", False),
+                                          ("vae_spatial_cls", False), ("vae_spatial_cls", True)])
 def test_torchscript_equals_eager(ckpts, tmp_path: Path, key: str, sampling: bool) -> None:
     path = export_model(ckpts[key], "torchscript", tmp_path / "m.pt", sampling=sampling)
     graph, meta = export.build_graph(ckpts[key], sampling)

@@ -9,8 +9,9 @@ odd ones included: the network pads to a multiple of ``2**depth`` inside and cro
 * ``colorize``: ``L`` (B, 1, H, W) normalised lightness (the first output of
   :func:`colorseg.data.lab.rgb_to_lab_norm`) → ``ab`` (B, 2, H, W) normalised chroma, the
   deterministic prediction (prior mean), as :class:`~colorseg.inference.colorizer.Colorizer`.
-* ``colorize`` with ``sampling=True`` (VAEs only): ``L`` and ``noise`` (B, latent_dim) standard
-  normal → ``ab`` = decode(prior_mu + noise · prior_std); scale ``noise`` by a temperature.
+* ``colorize`` with ``sampling=True`` (VAEs only): ``L`` and ``noise`` standard normal, (B, latent_dim)
+  for a global latent or (B, latent_dim, ⌈H/s⌉, ⌈W/s⌉) for a spatial one (s = ``latent_stride``)
+  → ``ab`` = decode(prior_mu + noise · prior_std); scale ``noise`` by a temperature.
 
 Each file carries the preprocessing it expects as metadata (ONNX ``metadata_props``; TorchScript
 extra file ``colorseg.json``): task, class names (JSON), input channels, working image size,
@@ -74,7 +75,7 @@ class ColorizeGraph(nn.Module):
 
 
 class ColorizeSamplingGraph(nn.Module):
-    """L_norm (B, 1, H, W), noise (B, latent_dim) → ab_norm (B, 2, H, W) decoded at
+    """L_norm (B, 1, H, W), noise (B, latent_dim[, h, w]) → ab_norm (B, 2, H, W) decoded at
     z = prior_mu + noise · prior_std (``noise`` standard normal; scale it for a temperature)."""
 
     def __init__(self, net: ConditionalVAE) -> None:
@@ -113,13 +114,17 @@ def build_graph(ckpt_path: str | Path, sampling: bool = False) -> tuple[nn.Modul
                               "latent_dim 0 (deterministic, nothing to sample): export it without --sampling")
         graph = ColorizeSamplingGraph(module.net) if sampling else ColorizeGraph(module.net)
         latent = module.net.latent_dim
+        layout = module.net.config.latent_layout
         meta.update(class_names=None, in_channels=1, image_size=int(hp["image_size"]), kind=kind,
-                    latent_dim=latent, sampling=sampling,
+                    latent_dim=latent, latent_layout=layout, latent_stride=module.net.size_multiple,
+                    sampling=sampling,
                     inputs={"L": "(B, 1, H, W) float32 L_norm = L / 50 - 1 (colorseg.data.lab.rgb_to_lab_norm); "
                                  "image_size is the short side the model was trained at"},
                     outputs={"ab": "(B, 2, H, W) float32 ab_norm = ab / 110 in (-1, 1)"})
         if sampling:
-            meta["inputs"]["noise"] = f"(B, {latent}) float32 standard normal, times a temperature"
+            shape = f"(B, {latent})" if layout == "global" else \
+                f"(B, {latent}, ceil(H / {module.net.size_multiple}), ceil(W / {module.net.size_multiple}))"
+            meta["inputs"]["noise"] = f"{shape} float32 standard normal, times a temperature"
     return graph.eval().requires_grad_(False), meta
 
 
@@ -131,7 +136,10 @@ def example_inputs(graph: nn.Module, meta: dict, size: tuple[int, int, int]) -> 
         return (torch.rand(b, meta["in_channels"], h, w, generator=gen),)
     L = torch.rand(b, 1, h, w, generator=gen) * 2 - 1
     if isinstance(graph, ColorizeSamplingGraph):
-        return L, torch.randn(b, meta["latent_dim"], generator=gen)
+        if meta.get("latent_layout", "global") == "global":
+            return L, torch.randn(b, meta["latent_dim"], generator=gen)
+        s = meta["latent_stride"]
+        return L, torch.randn(b, meta["latent_dim"], -(-h // s), -(-w // s), generator=gen)
     return (L,)
 
 
@@ -159,6 +167,8 @@ def _export_onnx(graph: nn.Module, meta: dict, tmp: Path, opset: int) -> None:
     example = example_inputs(graph, meta, TRACE_SIZE)
     batch, height, width = (torch.export.Dim(n) for n in ("batch", "height", "width"))
     dynamic = {"image": {0: batch, 2: height, 3: width}, "L": {0: batch, 2: height, 3: width}, "noise": {0: batch}}
+    if meta.get("latent_layout") == "spatial":  # the latent grid follows the image: own dims (resized inside)
+        dynamic["noise"] = {0: batch, 2: torch.export.Dim("latent_height"), 3: torch.export.Dim("latent_width")}
     names = list(meta["inputs"])
     quiet = logging.getLogger("torch.onnx._internal.exporter._registration")  # "torchvision is not installed"
     level = quiet.level

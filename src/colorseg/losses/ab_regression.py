@@ -27,8 +27,11 @@ def ab_bin_centers(bins: int = AB_BINS) -> torch.Tensor:
 
 def bin_classification_loss(logits: torch.Tensor, target_ab: torch.Tensor,
                             weights: torch.Tensor | None = None) -> torch.Tensor:
-    """Cross-entropy of logits (B, AB_BINS², H, W) against the target's ab bin (B, 2, H, W),
-    optionally weighted per pixel by the target bin's rarity weight (Zhang et al. 2016)."""
+    """Cross-entropy of logits (B, AB_BINS², h, w) against the target's ab bin, optionally weighted
+    per pixel by the target bin's rarity weight (Zhang et al. 2016). target_ab (B, 2, H, W) is
+    area-averaged to (h, w) first when the logits are coarser (the classification head's stride)."""
+    if target_ab.shape[-2:] != logits.shape[-2:]:
+        target_ab = F.interpolate(target_ab, size=logits.shape[-2:], mode="area")
     target = ab_bin_index(target_ab)
     per_pixel = F.cross_entropy(logits.float(), target, reduction="none")
     if weights is None:

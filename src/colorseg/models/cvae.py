@@ -12,7 +12,9 @@
   bottleneck and again before the output head (the Probabilistic U-Net's "combination" layers;
   a spatial z is upsampled bilinearly there).
 * output head: ``"regression"``: tanh ab_norm; ``"classification"`` (Zhang et al. 2016): logits
-  over the AB_BINS² ab grid, decoded by the annealed mean at ``annealed_mean_temperature``.
+  over the AB_BINS² ab grid at 1/:data:`CLASSIFICATION_STRIDE` resolution (as Zhang's network;
+  484 channels at full resolution cost 6× the whole model on CPU), decoded by the annealed mean
+  at ``annealed_mean_temperature`` and upsampled bilinearly.
 
 ``latent_dim=0`` gives the deterministic regression baseline with the same decoder.
 Inference is deterministic in ``eval()`` (prior mean); sampling is explicit
@@ -40,6 +42,7 @@ from colorseg.models.padding import pad_to_multiple
 METRIC_ONLY_ENCODERS = ("efficientnet_lite2",)
 LATENT_LAYOUTS = ("global", "spatial")
 HEADS = ("regression", "classification")
+CLASSIFICATION_STRIDE = 4
 
 
 @dataclass
@@ -203,27 +206,29 @@ class ConditionalVAE(nn.Module):
 
     def decode_logits(self, skips: list[torch.Tensor], z: torch.Tensor | None,
                       size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Skips + z → (ab_norm (B, 2, *size) in (-1, 1), logits (B, AB_BINS², *size) or None).
+        """Skips + z → (ab_norm (B, 2, *size) in (-1, 1), logits or None).
 
-        The regression head's ab is tanh of its output; the classification head's is the
-        annealed mean of its softmax over the bin centres.
+        The regression head's ab is tanh of its output. The classification head's logits are
+        (B, AB_BINS², ⌈H/4⌉, ⌈W/4⌉) (:data:`CLASSIFICATION_STRIDE`) and its ab is their annealed
+        mean over the bin centres, upsampled bilinearly to full size.
         """
         def with_z(x: torch.Tensor) -> torch.Tensor:
             if z is None:
                 return x
             if z.dim() == 2:
                 zx = z[:, :, None, None].expand(-1, -1, *x.shape[-2:])
-            elif z.shape[-2:] != x.shape[-2:]:
+            else:  # at the bottleneck's own size this bilinear resize is exactly the identity (no shape branch)
                 zx = F.interpolate(z, size=x.shape[-2:], mode="bilinear", align_corners=False)
-            else:
-                zx = z
             return torch.cat([x, zx], 1)
 
         y = self.decoder(skips, self.inject(with_z(skips[-1])))
-        out = self.head(with_z(y))[..., : size[0], : size[1]]
         if self.config.head == "regression":
-            return torch.tanh(out), None
-        return annealed_mean(out, self.bin_centers, self.config.annealed_mean_temperature), out
+            return torch.tanh(self.head(with_z(y)))[..., : size[0], : size[1]], None
+        s = CLASSIFICATION_STRIDE  # the padded size is a multiple of the encoder's stride (≥ 4)
+        logits = self.head(with_z(F.avg_pool2d(y, s)))
+        ab = annealed_mean(logits, self.bin_centers, self.config.annealed_mean_temperature)
+        ab = F.interpolate(ab, size=y.shape[-2:], mode="bilinear", align_corners=False)
+        return ab[..., : size[0], : size[1]], logits[..., : -(-size[0] // s), : -(-size[1] // s)]
 
     def decode(self, skips: list[torch.Tensor], z: torch.Tensor | None, size: tuple[int, int]) -> torch.Tensor:
         """Skips + z → ab_norm (B, 2, *size) in (-1, 1) (see :meth:`decode_logits`)."""
@@ -256,6 +261,8 @@ class ConditionalVAE(nn.Module):
         """z = prior_mu + noise · prior_std for standard-normal ``noise`` (:meth:`latent_shape`); the
         one place a prior sample is formed (sampling and the exported sampling graph)."""
         mu, logvar = self.prior_params(skips)
+        if mu.dim() == 4:  # spatial: noise of another grid size is resized (nearest) to the latent grid
+            noise = F.interpolate(noise, size=mu.shape[-2:], mode="nearest")
         return mu + noise * (0.5 * logvar).exp()
 
     def decode_noise(self, L: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:

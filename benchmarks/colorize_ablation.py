@@ -1,0 +1,126 @@
+"""Ablation for the built-in colorizer's design, judged on the validation split only.
+
+    python benchmarks/colorize_ablation.py --variants regression vae_global [--steps 400] [--threads 1]
+    python benchmarks/colorize_ablation.py --table      # print the markdown table from the JSONs
+
+Every variant is ``configs/colorize/default.yaml`` with a few overrides (:data:`VARIANTS`),
+trained for the same number of optimizer steps (``--steps``) on the pooled training photos
+(BSDS500 train + val + the ImageNet sample, minus 100 held out), then ``last.ckpt`` is evaluated
+with ``colorseg colorize test --split val`` on those 100 held-out photos. BSDS500 test is never
+looked at here. Writes ``benchmarks/results/colorize_ablation_<variant>.json`` (validation
+metrics, training seconds, seconds per step, threads).
+
+Selection rule (fixed before the runs): the lowest validation KID (Lite2 features, a network no
+variant trains with) among the variants whose validation PSNR is within 0.5 dB of the best one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import segment
+from segment import RESULTS, run_measured, write_json
+
+CONFIG = "configs/colorize/default.yaml"
+#: name → (description, overrides of CONFIG)
+VARIANTS: dict[str, tuple[str, list[str]]] = {
+    "regression": ("no latent (deterministic regression), Lite0", ["--model.kind=regression"]),
+    "vae_global": ("VAE, one global latent vector, Lite0", ["--model.latent_layout=global"]),
+    "vae_spatial": ("VAE, spatial latent map (1/32), Lite0", []),
+    "vae_spatial_cls": ("VAE, spatial latent, ab-bin classification head (annealed mean T=0.38), Lite0",
+                        ["--model.head=classification"]),
+    "vae_spatial_scratch": ("VAE, spatial latent, from-scratch U-Net encoder",
+                            ["--model.encoder=unet", "--model.encoder_weights=none", "--model.base_width=32"]),
+    "vae_spatial_176": ("VAE, spatial latent, Lite0, 176 px working resolution", ["--data.image_size=176"]),
+    "vae_spatial_no_perceptual": ("VAE, spatial latent, Lite0, no perceptual loss",
+                                  ["--model.perceptual_weight=0"]),
+}
+KEYS = ("psnr", "ssim", "colorfulness", "gt_colorfulness", "delta_colorfulness", "kid_lite2", "kid_lite2_std",
+        "fd_lite2", "mean_sample_psnr", "best_of_n_psnr", "num_images")
+
+
+def result_path(variant: str) -> Path:
+    return RESULTS / f"colorize_ablation_{variant}.json"
+
+
+def bench_variant(variant: str, steps: int, data_root: Path, samples: int) -> dict:
+    run_dir = HERE / "runs" / f"colorize_ablation_{variant}"
+    description, overrides = VARIANTS[variant]
+    fit = [sys.executable, "-m", "colorseg", "colorize", "fit", "-c", CONFIG, "--run_dir", str(run_dir),
+           "--overwrite=true", f"--data.root={data_root / 'bsds500'}",
+           f"--data.extra_train_roots=[{data_root / 'imagenet1k_sample' / 'images'}]",
+           f"--trainer.max_steps={steps}", "--trainer.enable_progress_bar=false", *overrides]
+    fit_s, peak = run_measured(fit, HERE / "runs" / f"colorize_ablation_{variant}_fit.log")
+    out = run_dir / "test-val"
+    test = [sys.executable, "-m", "colorseg", "colorize", "test", "--ckpt", str(run_dir / "checkpoints" / "last.ckpt"),
+            "--split", "val", "--samples", str(samples), "--output", str(out)]
+    run_measured(test, HERE / "runs" / f"colorize_ablation_{variant}_test.log")
+    metrics = json.loads((out / "metrics.json").read_text())
+    result = {"variant": variant, "description": description, "overrides": overrides, "config": CONFIG,
+              "split": "val (100 photos held out from the training pool; BSDS500 test not used)",
+              "steps": steps, "fit_seconds": round(fit_s, 1), "seconds_per_step": round(fit_s / steps, 3),
+              "peak_rss_mib": round(peak), "threads": segment.THREADS, "samples": samples,
+              **{k: metrics.get(k) for k in KEYS}}
+    write_json(result_path(variant), result)
+    return result
+
+
+def load_results() -> list[dict]:
+    return [json.loads(result_path(v).read_text()) for v in VARIANTS if result_path(v).is_file()]
+
+
+def choose(results: list[dict], psnr_margin: float = 0.5) -> str | None:
+    """The selection rule of the module docstring; None without results."""
+    if not results:
+        return None
+    best_psnr = max(r["psnr"] for r in results)
+    eligible = [r for r in results if r["psnr"] >= best_psnr - psnr_margin and r.get("kid_lite2") is not None]
+    return min(eligible, key=lambda r: r["kid_lite2"])["variant"] if eligible else None
+
+
+def render_table() -> str:
+    results = load_results()
+    if not results:
+        return "_No ablation results yet: run `python benchmarks/colorize_ablation.py`._"
+    chosen = choose(results)
+    rows = [("| variant | val PSNR (dB) | colourfulness (GT) | \\|ΔCF\\| | KID ×10³ (Lite2) | best-of-N PSNR | "
+            "s/step | steps |"), "|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        name = f"**{r['variant']}** (chosen)" if r["variant"] == chosen else r["variant"]
+        kid = "" if r.get("kid_lite2") is None else f"{1e3 * r['kid_lite2']:.2f} ± {1e3 * r['kid_lite2_std']:.2f}"
+        best = "" if r.get("best_of_n_psnr") is None else f"{r['best_of_n_psnr']:.2f}"
+        rows.append(f"| {name}: {r['description']} | {r['psnr']:.2f} | {r['colorfulness']:.1f} "
+                    f"({r['gt_colorfulness']:.1f}) | {r['delta_colorfulness']:.1f} | {kid} | {best} | "
+                    f"{r['seconds_per_step']:.2f} | {r['steps']} |")
+    threads = sorted({r["threads"] for r in results}, key=str)
+    return (f"{results[0]['split']}; {results[0]['num_images']} photos; best-of-N over {results[0]['samples']} "
+            f"samples; {', '.join(map(str, threads))} thread(s) per run. Rule: lowest KID among variants within "
+            "0.5 dB of the best PSNR.\n\n" + "\n".join(rows))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--steps", type=int, default=400)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--samples", type=int, default=4)
+    parser.add_argument("--data-root", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--table", action="store_true", help="print the table and the chosen variant only")
+    args = parser.parse_args()
+    if args.table:
+        print(render_table())
+        return
+    segment.THREADS = args.threads
+    for variant in args.variants:
+        r = bench_variant(variant, args.steps, args.data_root.resolve(), args.samples)
+        print(f"{variant}: val PSNR {r['psnr']:.2f} dB, colourfulness {r['colorfulness']:.1f}, "
+              f"KID {r['kid_lite2']}, {r['seconds_per_step']:.2f} s/step", flush=True)
+
+
+if __name__ == "__main__":
+    main()
