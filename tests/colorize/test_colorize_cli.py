@@ -93,10 +93,29 @@ def test_colorizer_api_keeps_luminance_and_size(tiny_run: Path) -> None:
 
 
 @pytest.mark.parametrize("config", ["synthetic.yaml", "synthetic_regression.yaml", "bsds500.yaml",
-                                    "bsds500_regression.yaml", "bsds500_gray.yaml", "bsds500_no_perceptual.yaml"])
+                                    "bsds500_regression.yaml", "bsds500_gray.yaml", "bsds500_no_perceptual.yaml",
+                                    "default.yaml"])
 def test_configs_parse(config: str, capsys) -> None:
     assert main(["colorize", "fit", "-c", str(CONFIGS / config), "--print_config"]) == 0
     assert "model:" in capsys.readouterr().out
+
+
+def test_spatial_classification_vae_fits_tests_and_samples(tmp_path: Path) -> None:
+    """The built-in recipe's options end to end: spatial latent + (here) the classification head."""
+    run = tmp_path / "spatial"
+    assert main(["colorize", "fit", "-c", TINY, "--run_dir", str(run), "--model.latent_layout=spatial",
+                 "--model.head=classification", "--model.rarity_weighting=true", "--trainer.max_epochs=1",
+                 "--trainer.enable_progress_bar=false"]) == 0
+    header = (run / "logs" / "version_0" / "metrics.csv").read_text().splitlines()[0]
+    assert "train/recon" in header and "train/kl" in header
+    assert main(["colorize", "test", "--ckpt", str(run / "checkpoints" / "last.ckpt"), "--samples", "2",
+                 "--output", str(tmp_path / "t")]) == 0
+    latent = (tmp_path / "t" / "latent.csv").read_text().splitlines()[0]
+    assert "kl_0" in latent and "mu_1" in latent
+    col = Colorizer.from_checkpoint(run / "checkpoints" / "last.ckpt")
+    assert col.module.net.config.latent_layout == "spatial" and col.module.net.config.head == "classification"
+    samples = col.colorize(np.random.default_rng(0).random((40, 56, 3)).astype(np.float32), n_samples=2, seed=0)
+    assert samples.shape == (2, 40, 56, 3)
 
 
 def test_gray_baseline_trains_nothing(tmp_path: Path) -> None:
