@@ -7,12 +7,18 @@
                       [--tile 512 --overlap 128 --blend gaussian --tta none|flips|d4 --batch-size 4]
                       [--no-channels-last] [--bf16] [--compile] [--no-overlay]
     colorseg colorize fit -c CONFIG [...]
-    colorseg colorize test --ckpt PATH [--samples 8] [--temperature 1.0] [--data.KEY=VALUE ...]
-    colorseg colorize predict --ckpt PATH --input FILE_OR_DIR --output DIR [--samples N] [--temperature T]
+    colorseg colorize test [--ckpt PATH|URL --sha256 HEX] [--input DIR] [--output DIR] [--samples 8]
+                      [--temperature 1.0] [--data.KEY=VALUE ...]
+    colorseg colorize predict [--ckpt PATH|URL --sha256 HEX] --input FILE_OR_DIR --output DIR [--samples N]
+                      [--temperature T]
     colorseg export --ckpt PATH --format onnx|torchscript --output FILE [--sampling]
     colorseg report RUN_DIR [--output report.html]
     colorseg compare RUN_DIR RUN_DIR ... [--output comparison.html]
     colorseg demo [--output DIR] [--quick]
+
+``colorize`` without ``--ckpt`` uses the built-in model (``colorize-default``, shipped in the
+package); ``--ckpt`` may be an http(s) URL, downloaded once into torch.hub's cache and checked
+against ``--sha256``. ``colorize test --input DIR`` evaluates on every colour photo under DIR.
 
 User errors (bad files, configs, checkpoints) print one clear line and exit with status 2.
 """
@@ -52,33 +58,65 @@ def _default_output(ckpt: str, split: str) -> Path:
     return Path(ckpt).resolve().parent.parent / f"test-{split}"
 
 
+#: ``colorize test`` output when there is no run folder to put it in (--input, built-in model, URL)
+COLORIZE_TEST_OUTPUT = "colorize-test"
+
+
+def _colorize_checkpoint(args: argparse.Namespace) -> Path:
+    """The local checkpoint file ``--ckpt`` (and ``--sha256``) name: the built-in model when
+    ``--ckpt`` is omitted, a verified download for a URL."""
+    from colorseg.checkpoint.release import DEFAULT_MODEL, resolve_checkpoint
+
+    path = resolve_checkpoint(args.ckpt, args.sha256)
+    if args.ckpt is None:
+        print(f"using the built-in model {DEFAULT_MODEL} ({path})", file=sys.stderr)
+    return path
+
+
 def _test(args: argparse.Namespace, extra: list[str]) -> int:
+    if args.task == "colorize":
+        return _test_colorize(args, extra)
+    from colorseg.evaluation.segmentation import DATA_OPTIONS, evaluate_checkpoints
+
     paths = args.ckpt if isinstance(args.ckpt, list) else [args.ckpt]
     output = Path(args.output) if args.output else _default_output(paths[0], args.split)
-    if args.task == "segment":
-        from colorseg.evaluation.segmentation import DATA_OPTIONS, evaluate_checkpoints
+    metrics = evaluate_checkpoints(paths, output, split=args.split,
+                                   overrides=parse_data_overrides(extra, set(DATA_OPTIONS)), device=args.device)
+    print(f"mean IoU {metrics['mean_iou']:.4f}, mean Dice {metrics['mean_dice']:.4f}, "
+          f"pixel accuracy {metrics['pixel_accuracy']:.4f} on {metrics['num_images']} images")
+    if metrics["absent_classes"]:
+        print(f"warning: no ground-truth pixels of {', '.join(metrics['absent_classes'])} in this split: "
+              "the means average over the classes present", file=sys.stderr)
+    return _test_summary(metrics, output)
 
-        metrics = evaluate_checkpoints(paths, output, split=args.split,
-                                       overrides=parse_data_overrides(extra, set(DATA_OPTIONS)), device=args.device)
-        print(f"mean IoU {metrics['mean_iou']:.4f}, mean Dice {metrics['mean_dice']:.4f}, "
-              f"pixel accuracy {metrics['pixel_accuracy']:.4f} on {metrics['num_images']} images")
-        if metrics["absent_classes"]:
-            print(f"warning: no ground-truth pixels of {', '.join(metrics['absent_classes'])} in this split: "
-                  "the means average over the classes present", file=sys.stderr)
+
+def _test_colorize(args: argparse.Namespace, extra: list[str]) -> int:
+    from colorseg.checkpoint.release import is_url
+    from colorseg.evaluation.colorization import DATA_OPTIONS, evaluate_checkpoint
+
+    overrides = parse_data_overrides(extra, set(DATA_OPTIONS))
+    ckpt = _colorize_checkpoint(args)
+    if args.output:
+        output = Path(args.output)
+    elif args.input or args.ckpt is None or is_url(args.ckpt):
+        output = Path(COLORIZE_TEST_OUTPUT)
     else:
-        from colorseg.evaluation.colorization import DATA_OPTIONS, evaluate_checkpoint
+        output = _default_output(args.ckpt, args.split)
+    metrics = evaluate_checkpoint(ckpt, output, split=args.split, n_samples=args.samples,
+                                  temperature=args.temperature, overrides=overrides, device=args.device,
+                                  input_dir=args.input)
+    print(f"PSNR {metrics['psnr']:.2f} dB, SSIM {metrics['ssim']:.4f}, colourfulness "
+          f"{metrics['colorfulness']:.1f} (GT {metrics['gt_colorfulness']:.1f}); samples: mean single-sample "
+          f"PSNR {metrics['mean_sample_psnr']:.2f} dB, oracle best-of-{args.samples} PSNR "
+          f"{metrics['best_of_n_psnr']:.2f} dB on {metrics['num_images']} images")
+    if metrics["fd_lite2"] is not None:
+        print(f"Lite2 features: Fréchet distance {metrics['fd_lite2']:.3f}, KID {metrics['kid_lite2']:.5f} "
+              f"± {metrics['kid_lite2_std']:.5f} on {metrics['feature_distribution_images']} images "
+              "(see feature_distribution_note in metrics.json)")
+    return _test_summary(metrics, output)
 
-        metrics = evaluate_checkpoint(args.ckpt, output, split=args.split, n_samples=args.samples,
-                                      temperature=args.temperature,
-                                      overrides=parse_data_overrides(extra, set(DATA_OPTIONS)), device=args.device)
-        print(f"PSNR {metrics['psnr']:.2f} dB, SSIM {metrics['ssim']:.4f}, colourfulness "
-              f"{metrics['colorfulness']:.1f} (GT {metrics['gt_colorfulness']:.1f}); samples: mean single-sample "
-              f"PSNR {metrics['mean_sample_psnr']:.2f} dB, oracle best-of-{args.samples} PSNR "
-              f"{metrics['best_of_n_psnr']:.2f} dB on {metrics['num_images']} images")
-        if metrics["fd_lite2"] is not None:
-            print(f"Lite2 features: Fréchet distance {metrics['fd_lite2']:.3f}, KID {metrics['kid_lite2']:.5f} "
-                  f"± {metrics['kid_lite2_std']:.5f} on {metrics['feature_distribution_images']} images "
-                  "(see feature_distribution_note in metrics.json)")
+
+def _test_summary(metrics: dict, output: Path) -> int:
     if metrics["selection_split_reused"]:
         print(f"warning: not a held-out score: {metrics['selection_note']}", file=sys.stderr)
     print(f"wrote {output / 'metrics.json'} and {output / 'per_image.csv'}")
@@ -103,9 +141,10 @@ def _predict(args: argparse.Namespace) -> int:
 
         if args.samples < 1 or args.temperature < 0:
             raise ConfigError(f"--samples must be >= 1 and --temperature >= 0, got {args.samples}, {args.temperature}")
-        summary = colorize_folder(Colorizer.from_checkpoint(args.ckpt, device=args.device), args.input,
-                                  args.output, n_samples=args.samples, temperature=args.temperature,
-                                  seed=args.seed, skip_existing=args.skip_existing, workers=args.workers)
+        colorizer = Colorizer.from_checkpoint(_colorize_checkpoint(args), device=args.device)
+        summary = colorize_folder(colorizer, args.input, args.output, n_samples=args.samples,
+                                  temperature=args.temperature, seed=args.seed, skip_existing=args.skip_existing,
+                                  workers=args.workers)
     print(summary)
     print(f"outputs in {args.output}")
     return 1 if summary.failed else 0
@@ -123,14 +162,29 @@ def build_parser() -> argparse.ArgumentParser:
             cmds.add_parser("cv", help="k-fold cross-validation with a fixed test set and the fold ensemble "
                                        "(--folds K --output DIR, then fit arguments)", add_help=False)
         test = cmds.add_parser("test", help="evaluate a checkpoint → metrics.json, per_image.csv")
-        test.add_argument("--ckpt", required=True, nargs="+" if task == "segment" else None,
-                          help="checkpoint; for segment, several are ensembled (mean probabilities)")
-        test.add_argument("--split", default="test", choices=["train", "val", "test"])
-        test.add_argument("--output", default=None, help="default: <run_dir>/test-<split>")
-        test.add_argument("--device", default="cpu")
         pred = cmds.add_parser("predict", help="apply a checkpoint to a file or folder")
-        pred.add_argument("--ckpt", required=True, nargs="+" if task == "segment" else None,
-                          help="checkpoint; for segment, several are ensembled (mean probabilities)")
+        for p in (test, pred):
+            if task == "segment":
+                p.add_argument("--ckpt", required=True, nargs="+",
+                               help="checkpoint; several are ensembled (mean probabilities)")
+            else:
+                p.add_argument("--ckpt", default=None, help=(
+                    "checkpoint file, or an http(s) URL of a released one (needs --sha256; downloaded once into "
+                    "torch.hub's cache, <torch.hub.get_dir()>/checkpoints/colorseg/); default: the built-in "
+                    "model colorize-default"))
+                p.add_argument("--sha256", default=None, metavar="HEX",
+                               help="SHA-256 of the --ckpt URL's file (required for a URL; checks a local file too)")
+        test.add_argument("--split", default="test", choices=["train", "val", "test"])
+        if task == "segment":
+            test.add_argument("--output", default=None, help="default: <run_dir>/test-<split>")
+        else:
+            test.add_argument("--input", default=None, metavar="DIR", help=(
+                "evaluate on every colour photo under DIR (recursive; grayscale-only ones skipped) as the test "
+                "split, instead of the checkpoint's own test data"))
+            test.add_argument("--output", default=None, help=(
+                f"default: <run_dir>/test-<split> for a checkpoint file in a run folder; ./{COLORIZE_TEST_OUTPUT} "
+                "with --input, the built-in model or a URL"))
+        test.add_argument("--device", default="cpu")
         pred.add_argument("--input", required=True)
         pred.add_argument("--output", required=True)
         pred.add_argument("--device", default="cpu")

@@ -1,5 +1,6 @@
 """Checkpoints without Lightning: safe loading and validation (:mod:`.loading`), upgrades of older
-layouts (:mod:`.upgrade`), and rebuilding the plain model with its preprocessing (:mod:`.rebuild`).
+layouts (:mod:`.upgrade`), rebuilding the plain model with its preprocessing (:mod:`.rebuild`), and
+released models (:mod:`.release`: slim checkpoints, the built-in weights, downloads by URL + SHA-256).
 
 Training, inference, export, evaluation and reports all go through here; nothing in this package
 imports Lightning or :mod:`colorseg.training`.
@@ -27,12 +28,20 @@ from colorseg.checkpoint.rebuild import (
     segmentation_model_from_checkpoint,
     unet_config_from_hparams,
 )
+from colorseg.checkpoint.release import (
+    builtin_checkpoint,
+    download_checkpoint,
+    resolve_checkpoint,
+    sha256_file,
+    slim_checkpoint,
+)
 from colorseg.checkpoint.upgrade import upgrade_state_dict
 
 __all__ = [
-    "CHECKPOINT_FORMAT", "TASKS", "ColorizationModel", "LoadedCheckpoint", "SegmentationModel", "check_weights",
-    "checkpoint_metadata", "colorization_model_from_checkpoint", "constructor_kwargs", "cvae_config_from_hparams",
-    "datamodule_from_checkpoint", "load_checkpoint", "model_from_checkpoint", "module_from_checkpoint", "read_task",
-    "segmentation_model_from_checkpoint", "unet_config_from_hparams", "upgrade_state_dict",
-    "validate_hyperparameters",
+    "CHECKPOINT_FORMAT", "TASKS", "ColorizationModel", "LoadedCheckpoint", "SegmentationModel", "builtin_checkpoint",
+    "check_weights", "checkpoint_metadata", "colorization_model_from_checkpoint", "constructor_kwargs",
+    "cvae_config_from_hparams", "datamodule_from_checkpoint", "download_checkpoint", "load_checkpoint",
+    "model_from_checkpoint", "module_from_checkpoint", "read_task", "resolve_checkpoint",
+    "segmentation_model_from_checkpoint", "sha256_file", "slim_checkpoint", "unet_config_from_hparams",
+    "upgrade_state_dict", "validate_hyperparameters",
 ]

@@ -39,7 +39,11 @@ What reports analyse is written here too, so they never re-run the model over th
   ground-truth pixels, Lab units).
 
 The evaluated split is rebuilt from the checkpoint's data options with data code only
-(:class:`~colorseg.data.split_datasets.ColorSplits`): no Lightning, no training code.
+(:class:`~colorseg.data.split_datasets.ColorSplits`): no Lightning, no training code. With
+``input_dir`` (``colorize test --input DIR``) every colour image under a folder is the test split
+instead, so any checkpoint (a released or built-in one, whose training data is elsewhere) can be
+evaluated on any photos; without it, a checkpoint whose data folder is missing here is refused
+with that suggestion.
 """
 
 from __future__ import annotations
@@ -52,9 +56,10 @@ import torch
 from tqdm import tqdm
 
 from colorseg.checkpoint import colorization_model_from_checkpoint, load_checkpoint
+from colorseg.data.files import display_path
 from colorseg.data.lab import recombine, rgb_to_lab_norm
 from colorseg.data.split_datasets import ColorSplits, option_names
-from colorseg.errors import ConfigError
+from colorseg.errors import ConfigError, DataError
 from colorseg.evaluation.segmentation import write_results
 from colorseg.inference.colorizer import Colorizer
 from colorseg.losses.kl import kl_diag_gaussians
@@ -76,7 +81,8 @@ def _numpy(rgb: torch.Tensor) -> np.ndarray:
 
 
 def _latent_row(colorizer: Colorizer, L: torch.Tensor, ab: torch.Tensor) -> dict | None:
-    """Prior means and per-dimension KL(posterior ‖ prior) of one image (None without a latent)."""
+    """Prior means and per-dimension KL(posterior ‖ prior) of one image (None without a latent);
+    for a spatial latent, the prior mean averaged and the KL summed over latent positions."""
     net = getattr(getattr(colorizer, "module", None), "net", None)
     if net is None or not getattr(net, "latent_dim", 0):
         return None
@@ -84,6 +90,8 @@ def _latent_row(colorizer: Colorizer, L: torch.Tensor, ab: torch.Tensor) -> dict
         mu_p, lv_p = net.prior_params(net.encode(L))
         mu_q, lv_q = net.posterior_params(L, ab)
         kl = kl_diag_gaussians(mu_q, lv_q, mu_p, lv_p)[0]
+    if kl.dim() == 3:  # spatial latent (D, h, w): prior mean averaged, KL summed over positions
+        mu_p, kl = mu_p.mean((-2, -1)), kl.sum((-2, -1))
     return {**{f"mu_{d}": float(v) for d, v in enumerate(mu_p[0].cpu())},
             **{f"kl_{d}": float(v) for d, v in enumerate(kl.cpu())}}
 
@@ -174,22 +182,65 @@ def evaluate_colorizer(colorizer: Colorizer, data: ColorSplits, output_dir: str 
     return write_results(output_dir, table, metrics, tables)
 
 
-def split_data_from_checkpoint(ckpt: dict, overrides: dict | None = None) -> ColorSplits:
+#: Options that make every colour image under ``--input DIR`` the test split (the checkpoint's
+#: own data paths, extra training folders included, are not read).
+INPUT_FOLDER_OVERRIDES = {"source": "folder", "val_fraction": 0.0, "test_fraction": 1.0, "val_from_train": 0,
+                          "extra_train_roots": None}
+
+
+def _check_data_present(options: dict, name: str) -> None:
+    """DataError suggesting ``--input`` when the data a checkpoint was trained on (a folder or
+    BSDS500 root) is not on this machine, e.g. for a released or built-in model."""
+    source = options.get("source", "synthetic")
+    root = options.get("root")
+    if source != "synthetic" and (root is None or not Path(root).is_dir()):
+        raise DataError(f"{name} was trained on {source} data at {root}, which is not found here: evaluate it "
+                        "on a folder of your colour photos instead (colorize test --input DIR; Python: "
+                        "input_dir=DIR), or point --data.root at a copy of that data")
+
+
+def split_data_from_checkpoint(ckpt: dict, overrides: dict | None = None, input_dir: str | Path | None = None
+                               ) -> ColorSplits:
     """The training run's colour splits, rebuilt from a checkpoint's data options with
-    ``overrides`` applied (data code only: no data module, no Lightning)."""
-    unknown = sorted(set(overrides or {}) - DATA_OPTIONS)
+    ``overrides`` applied (data code only: no data module, no Lightning).
+
+    ``input_dir``: instead, every colour image under that folder (recursive; grayscale-only ones
+    skipped with a warning) is the ``test`` split, at the model's working resolution.
+    """
+    overrides = dict(overrides or {})
+    unknown = sorted(set(overrides) - DATA_OPTIONS)
     if unknown:
         raise ConfigError(f"unknown data option {unknown[0]!r}; known: {', '.join(sorted(DATA_OPTIONS))}")
+    if input_dir is not None:
+        clash = sorted(set(overrides) & {"source", "root", *INPUT_FOLDER_OVERRIDES})
+        if clash:
+            raise ConfigError(f"--input DIR decides the evaluated data; drop --data.{clash[0]}")
+        if not Path(input_dir).is_dir():
+            raise DataError(f"--input must be a folder of colour images: {display_path(input_dir)}")
+        overrides.setdefault("image_size", ckpt["hyper_parameters"]["image_size"])  # the model's working size
+        overrides.update(INPUT_FOLDER_OVERRIDES, root=str(input_dir))
     return ColorSplits.from_options(ckpt.get("datamodule_hyper_parameters"), overrides)
 
 
 def evaluate_checkpoint(path: str | Path, output_dir: str | Path, split: str = "test", n_samples: int = 8,
                         temperature: float = 1.0, overrides: dict | None = None, device: str = "cpu",
-                        progress: bool = True) -> dict:
+                        progress: bool = True, input_dir: str | Path | None = None) -> dict:
     """``colorize test``: evaluate a checkpoint on ``split`` of its data (with ``overrides``) →
-    ``metrics.json``, ``per_image.csv`` and the analysis tables (loads the checkpoint once)."""
+    ``metrics.json``, ``per_image.csv`` and the analysis tables (loads the checkpoint once).
+
+    ``input_dir``: evaluate on every colour image under that folder instead (the ``test`` split;
+    see :func:`split_data_from_checkpoint`), so any checkpoint, a released one included, can be
+    measured on any photos. Without it, a checkpoint whose data folder is not on this machine
+    (a released model's) is refused with a DataError suggesting ``--input``.
+    """
+    if input_dir is not None and split != "test":
+        raise ConfigError(f"--input DIR is evaluated as the test split; --split {split} does not apply")
     ckpt = load_checkpoint(path, task="colorize")
+    if input_dir is None:
+        _check_data_present({**(ckpt.get("datamodule_hyper_parameters") or {}), **(overrides or {})},
+                            display_path(path))
+    data = split_data_from_checkpoint(ckpt, overrides, input_dir)
     colorizer = Colorizer(colorization_model_from_checkpoint(ckpt), device=device)
-    return evaluate_colorizer(colorizer, split_data_from_checkpoint(ckpt, overrides), output_dir, split=split,
+    return evaluate_colorizer(colorizer, data, output_dir, split=split,
                               n_samples=n_samples, temperature=temperature, progress=progress,
                               checkpoint=str(path))

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from colorseg.checkpoint import ColorizationModel, colorization_model_from_checkpoint, load_checkpoint
+from colorseg.checkpoint.release import DEFAULT_MODEL, builtin_checkpoint, download_checkpoint
 from colorseg.data.color_datasets import resize_short_side
 from colorseg.data.image_io import convert_channels, to_float
 from colorseg.data.lab import lab_norm_to_rgb, recombine, rgb_to_lab_norm
@@ -33,6 +34,20 @@ class Colorizer:
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | torch.device = "cpu") -> Colorizer:
         return cls(colorization_model_from_checkpoint(load_checkpoint(path, task="colorize")), device)
+
+    @classmethod
+    def pretrained(cls, name: str = DEFAULT_MODEL, device: str | torch.device = "cpu") -> Colorizer:
+        """The built-in model ``name`` shipped with colorseg (no training, no network; its file is
+        checked against the SHA-256 in ``colorseg/weights/manifest.json``)."""
+        return cls.from_checkpoint(builtin_checkpoint(name), device)
+
+    @classmethod
+    def from_url(cls, url: str, sha256: str, device: str | torch.device = "cpu",
+                 cache_dir: str | Path | None = None) -> Colorizer:
+        """A released checkpoint downloaded once from ``url`` into torch.hub's cache
+        (``<torch.hub.get_dir()>/checkpoints/colorseg/``, or ``cache_dir``) and checked against
+        ``sha256``; later calls use the cached file without network."""
+        return cls.from_checkpoint(download_checkpoint(url, sha256, cache_dir), device)
 
     @property
     def image_size(self) -> int:
