@@ -12,14 +12,21 @@ option rebuilds the same split either way.
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
-from colorseg.data.color_datasets import ColorDataset
-from colorseg.data.color_sources import (ColorSample, ColorSource, build_color_source, color_samples_under,
-                                         drop_grayscale)
+from colorseg.data.color_datasets import ColorDataset, ColorFileDataset, ColorSampleTable
+from colorseg.data.color_sources import (
+    ColorSample,
+    ColorSource,
+    build_color_source,
+    color_samples_under,
+    drop_grayscale,
+    is_grayscale,
+)
 from colorseg.data.datasets import SegmentationDataset
 from colorseg.data.sources import Source, build_source
 from colorseg.data.splits import kfold_split, split_by_fraction, split_by_names
@@ -167,53 +174,82 @@ class ColorSplits:
     """The colorization splits a set of data options describes (options: see
     :class:`~colorseg.training.color_datamodule.ColorizationDataModule`, minus the loader settings).
 
-    Splits are decoded on first use, one split at a time; grayscale-only images are dropped.
+    ``preload=True`` (default): splits are decoded on first use, one split at a time, and held in
+    memory (:class:`~colorseg.data.color_datasets.ColorDataset`); grayscale-only images are dropped.
+    ``preload=False`` (streaming, for folders too large for memory, e.g. ImageNet): the datasets
+    hold file paths only (:class:`~colorseg.data.color_datasets.ColorFileDataset`) and decode each
+    file when an item is read, in the DataLoader workers. The validation and test splits are read
+    once when first built, to drop their grayscale-only images exactly as preloading does (same
+    items, same order, same tensors); the training split is not read up front: a grayscale-only
+    training image is replaced by the next image when it comes up (with a warning and a count).
+    A file that cannot be read is an error naming it in both modes; when streaming it surfaces
+    when the file is first read, possibly mid-epoch.
     """
 
     def __init__(self, source: str = "synthetic", root: str | None = None, image_size: int = 64,
                  max_zoom: float = 1.25, repeats: int = 1, val_from_train: int = 20, num_images: int = 256,
                  synthetic_size: int = 64, seed: int = 0, val_fraction: float = 0.1,
-                 test_fraction: float = 0.1, extra_train_roots: list[str] | None = None) -> None:
+                 test_fraction: float = 0.1, extra_train_roots: list[str] | None = None,
+                 preload: bool = True) -> None:
         if image_size < 8:
             raise ConfigError(f"image_size must be at least 8, got {image_size}")
         self.image_size, self.max_zoom, self.repeats = int(image_size), max_zoom, repeats
         self.val_from_train, self.seed = val_from_train, seed
+        self.preload = bool(preload)
         self.source: ColorSource = build_color_source(source, root, num_images, synthetic_size, seed, val_fraction,
                                                       test_fraction)
         self.extra_train_roots = [Path(r) for r in (extra_train_roots or [])]
-        for root in self.extra_train_roots:
-            if not root.is_dir():
-                raise DataError(f"data.extra_train_roots: {root} is not a folder")
+        for extra in self.extra_train_roots:
+            if not extra.is_dir():
+                raise DataError(f"data.extra_train_roots: {extra} is not a folder")
         self._samples: dict[str, list[ColorSample]] | None = None
         self._data: dict[str, tuple[list[np.ndarray], list[str]]] = {}
+        self._tables: dict[str, ColorSampleTable] | None = None  # streaming: compact splits
+        self._colour_tables: dict[str, ColorSampleTable] = {}  # streaming: val / test without gray images
 
     @classmethod
     def from_options(cls, options: Mapping | None, overrides: Mapping | None = None) -> ColorSplits:
         """Build from saved data options (e.g. a checkpoint's ``datamodule_hyper_parameters``)."""
         return _from_options(cls, options, overrides)
 
+    def _compute_splits(self) -> dict[str, list[ColorSample]]:
+        splits = self.source.splits()
+        for root in self.extra_train_roots:
+            extra = color_samples_under(root, prefix=root.name)
+            if not extra:
+                raise DataError(f"data.extra_train_roots: no images under {root}")
+            splits["train"] = splits["train"] + extra
+        if not splits.get("val") and self.val_from_train and len(splits["train"]) > 1:
+            order = np.random.default_rng(self.seed).permutation(len(splits["train"]))
+            n_val = min(self.val_from_train, len(splits["train"]) - 1)
+            held = set(order[:n_val].tolist())
+            splits["val"] = [s for i, s in enumerate(splits["train"]) if i in held]
+            splits["train"] = [s for i, s in enumerate(splits["train"]) if i not in held]
+        return splits
+
     def split_samples(self) -> dict[str, list[ColorSample]]:
         """The source's splits, with every image under ``extra_train_roots`` (recursive, named
         ``<folder name>/<relative path>``) added to the training pool; without a validation split
-        (BSDS500), ``val_from_train`` seeded images of that pool are held out for validation."""
+        (BSDS500), ``val_from_train`` seeded images of that pool are held out for validation.
+
+        When streaming, the lists are rebuilt from the compact tables on each call (the
+        splits keep no Python object per file)."""
+        if not self.preload:
+            return {k: list(t) for k, t in self.sample_tables().items()}
         if self._samples is None:
-            splits = self.source.splits()
-            for root in self.extra_train_roots:
-                extra = color_samples_under(root, prefix=root.name)
-                if not extra:
-                    raise DataError(f"data.extra_train_roots: no images under {root}")
-                splits["train"] = splits["train"] + extra
-            if not splits.get("val") and self.val_from_train and len(splits["train"]) > 1:
-                order = np.random.default_rng(self.seed).permutation(len(splits["train"]))
-                n_val = min(self.val_from_train, len(splits["train"]) - 1)
-                held = set(order[:n_val].tolist())
-                splits["val"] = [s for i, s in enumerate(splits["train"]) if i in held]
-                splits["train"] = [s for i, s in enumerate(splits["train"]) if i not in held]
-            self._samples = splits
+            self._samples = self._compute_splits()
         return self._samples
 
+    def sample_tables(self) -> dict[str, ColorSampleTable]:
+        """The splits as compact :class:`~colorseg.data.color_datasets.ColorSampleTable` s (all
+        images, grayscale-only ones included), computed once."""
+        if self._tables is None:
+            self._tables = {k: ColorSampleTable(v) for k, v in self._compute_splits().items()}
+        return self._tables
+
     def load_split(self, split: str) -> tuple[list[np.ndarray], list[str]]:
-        """Decoded colour images (H, W, 3) and names of a split (grayscale-only ones dropped)."""
+        """Decoded colour images (H, W, 3) and names of a split (grayscale-only ones dropped).
+        This decodes the whole split into memory in either mode (streaming datasets never call it)."""
         if split not in self._data:
             splits = self.split_samples()
             if split not in splits:
@@ -227,10 +263,42 @@ class ColorSplits:
             self._data[split] = (images, [s.name for s in kept])
         return self._data[split]
 
-    def dataset(self, split: str) -> ColorDataset:
+    def colour_table(self, split: str) -> ColorSampleTable:
+        """Streaming: an evaluation split without its grayscale-only images, found by reading each
+        file once (warning and error as :func:`~colorseg.data.color_sources.drop_grayscale`)."""
+        if split not in self._colour_tables:
+            tables = self.sample_tables()
+            if split not in tables:
+                raise ConfigError(f"unknown split {split!r}")
+            from tqdm import tqdm
+
+            table = tables[split]
+            keep = [i for i in tqdm(range(len(table)), desc=f"check {split}", unit="img", leave=False,
+                                    disable=len(table) < 50) if not is_grayscale(table[i].load())]
+            dropped = len(table) - len(keep)
+            if dropped:
+                warnings.warn(f"skipped {dropped} grayscale-only image(s) of {len(table)} in the {split} split "
+                              "(they carry no colour to learn from)", stacklevel=2)
+            if len(table) and not keep:
+                path = table[0].path
+                where = path.parent if path is not None else "the data"
+                raise DataError(f"no colour images to {split} on: all {len(table)} images in {where} are grayscale")
+            self._colour_tables[split] = table if not dropped else table.subset(keep)
+        return self._colour_tables[split]
+
+    def dataset(self, split: str) -> ColorDataset | ColorFileDataset:
+        train = split == "train"
+        repeats = self.repeats if train else 1
+        if not self.preload:
+            if split not in SPLITS:
+                raise ConfigError(f"unknown split {split!r}")
+            table = self.sample_tables()[split] if train else self.colour_table(split)
+            if not len(table):
+                raise ConfigError(f"the {split} split is empty")
+            return ColorFileDataset(table, self.image_size, train=train, max_zoom=self.max_zoom, repeats=repeats,
+                                    split=split)
         images, names = self.load_split(split)
         if not images:
             raise ConfigError(f"the {split} split is empty")
-        train = split == "train"
         return ColorDataset(images, names, self.image_size, train=train, max_zoom=self.max_zoom,
-                            repeats=self.repeats if train else 1)
+                            repeats=repeats)
