@@ -1,10 +1,15 @@
-"""Colorization benchmark on BSDS500: the VAE, three baselines and one ablation side by side.
+"""Colorization benchmark on BSDS500: the built-in model, the VAE, baselines and one ablation side by side.
 
-    python benchmarks/colorize.py [--minutes 30] [--models vae regression no_perceptual gray regression_rarity]
+    python benchmarks/colorize.py [--minutes 30] [--models default vae regression no_perceptual gray regression_rarity]
                                   [--data-root ../shared/data] [--samples 8]
+    python benchmarks/colorize.py --models default     # train the built-in model's recipe (default.yaml)
+    python benchmarks/colorize.py --table-only --builtin  # evaluate the shipped built-in weights + figure
     python benchmarks/colorize.py --temperatures 0.5 1 1.5 2 3   # VAE sampling temperature, val split
 
-Each model is trained with ``configs/colorize/bsds500*.yaml`` on BSDS500 train + val (20 images
+``default`` is the built-in model's recipe (``configs/colorize/default.yaml``: fixed steps,
+BSDS500 train+val pooled with the ImageNet sample, 100 held out for validation; its
+validation-best checkpoint is tested).
+The other models are trained with ``configs/colorize/bsds500*.yaml`` on BSDS500 train + val (20 images
 held out for validation) under a wall-clock budget (``--trainer.max_time``), then evaluated with
 ``colorseg colorize test`` on the 200 test photos at full resolution (ab predicted at the
 working resolution of the config, 96 px short side, recombined with the original L). Writes
@@ -16,9 +21,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
+
+import yaml
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -28,7 +36,7 @@ from segment import run, run_measured, write_json
 
 from colorseg.metrics.registry import COLORIZATION_METRICS
 
-CONFIGS = {"vae": "bsds500.yaml", "regression": "bsds500_regression.yaml",
+CONFIGS = {"default": "default.yaml", "vae": "bsds500.yaml", "regression": "bsds500_regression.yaml",
            "no_perceptual": "bsds500_no_perceptual.yaml", "gray": "bsds500_gray.yaml",
            "regression_rarity": "bsds500_regression_rarity.yaml"}
 # metrics.json keys copied into results/colorize_<model>.json (meanings: colorseg.evaluation.colorization).
@@ -55,19 +63,27 @@ def bench_model(model: str, minutes: float, data_root: Path, samples: int) -> di
     budget = f"00:00:{int(minutes):02d}:{int(minutes * 60) % 60:02d}"
     fit = cmd + ["fit", "-c", f"configs/colorize/{CONFIGS[model]}", "--run_dir", str(run_dir), "--overwrite=true",
                  f"--data.root={data_root / 'bsds500'}", "--trainer.enable_progress_bar=false"]
-    if model != "gray":
+    if model == "default":  # the built-in model's recipe: fixed steps, pooled with the ImageNet sample
+        fit.append(f"--data.extra_train_roots=[{data_root / 'imagenet1k_sample' / 'images'}]")
+    elif model != "gray":
         fit.append(f"--trainer.max_time={budget}")
     fit_s, peak = run_measured(fit, HERE / "runs" / f"colorize_{model}_fit.log")
-    ckpt = run_dir / "checkpoints" / "last.ckpt"
+    # the built-in model is the checkpoint chosen on validation PSNR; the others' last one
+    ckpt = run_dir / "checkpoints" / ("best.ckpt" if model == "default" else "last.ckpt")
     run(cmd + ["test", "--ckpt", str(ckpt), "--output", str(run_dir / "test"), "--samples", str(samples),
                f"--data.root={data_root / 'bsds500'}"], HERE / "runs" / f"colorize_{model}_test.log")
     metrics = json.loads((run_dir / "test" / "metrics.json").read_text())
     tp_file = run_dir / "throughput.json"
     throughput = json.loads(tp_file.read_text()) if tp_file.exists() else {"images_per_s": None, "steps": 0}
     photo = min((data_root / "bsds500" / "images" / "test").glob("*.jpg"))
-    result = {"tool": f"colorseg {model}", "dataset": "bsds500", "model": model,
-              "split": "train+val (280 train / 20 val) → test (200)", "working_resolution": 96,
-              "budget_seconds": 0 if model == "gray" else minutes * 60, "wall_seconds": fit_s,
+    config = yaml.safe_load((REPO / "configs" / "colorize" / CONFIGS[model]).read_text())
+    split = ("BSDS500 train+val + ImageNet sample (100 held out for validation) → BSDS500 test (200)"
+             if model == "default" else "train+val (280 train / 20 val) → test (200)")
+    result = {"tool": f"colorseg {model}", "dataset": "bsds500", "model": model, "checkpoint": ckpt.name,
+              "split": split, "working_resolution": config["data"]["image_size"],
+              "budget_seconds": 0 if model in ("gray", "default") else minutes * 60,
+              "max_steps": config["trainer"].get("max_steps"), "wall_seconds": fit_s,
+              "threads": os.environ.get("OMP_NUM_THREADS"),
               "train_images_per_s": throughput["images_per_s"], "steps": throughput["steps"],
               "inference_seconds_481x321": inference_seconds(ckpt, photo), "peak_rss_mib": peak,
               **{k: metrics.get(k) for k in KEYS}, "n_samples": samples,
@@ -189,8 +205,45 @@ def render_table(results: dict[str, dict] | None = None) -> str:
     return "\n".join(rows)
 
 
-def sample_figure(data_root: Path, n_images: int = 4, n_samples: int = 3) -> Path:
-    """Gray | ground truth | regression | VAE (mean) | VAE samples, for a few test photos."""
+def evaluate_builtin(data_root: Path, samples: int) -> dict:
+    """The shipped built-in model (half precision, ``colorseg/weights``) on BSDS500 test through
+    ``colorize test --input`` (as a user would run it), and the precision check on the
+    *validation* split: its PSNR against the full-precision checkpoint it was made from
+    (``runs/colorize_default/checkpoints/best.ckpt``). Writes ``results/colorize_builtin.json``."""
+    from colorseg.checkpoint import builtin_checkpoint, sha256_file
+
+    shipped = builtin_checkpoint()
+    full = HERE / "runs" / "colorize_default" / "checkpoints" / "best.ckpt"
+    cmd = [sys.executable, "-m", "colorseg", "colorize", "test"]
+    val = {}
+    for name, ckpt in (("full", full), ("half", shipped)):
+        out = HERE / "runs" / "colorize_builtin" / f"val-{name}"
+        run(cmd + ["--ckpt", str(ckpt), "--split", "val", "--samples", "1", "--output", str(out)],
+            HERE / "runs" / f"colorize_builtin_val_{name}.log")
+        val[name] = json.loads((out / "metrics.json").read_text())
+    out = HERE / "runs" / "colorize_builtin" / "test"
+    run(cmd + ["--input", str(data_root / "bsds500" / "images" / "test"), "--samples", str(samples),
+               "--output", str(out)], HERE / "runs" / "colorize_builtin_test.log")
+    metrics = json.loads((out / "metrics.json").read_text())
+    photo = min((data_root / "bsds500" / "images" / "test").glob("*.jpg"))
+    default = RESULTS / "colorize_default.json"
+    training = json.loads(default.read_text()) if default.is_file() else {}
+    result = {"tool": "colorseg built-in (colorize-default)", "model": "builtin", "file": shipped.name,
+              "bytes": shipped.stat().st_size, "sha256": sha256_file(shipped),
+              "split": "BSDS500 test (200 photos), `colorseg colorize test --input`",
+              "val_psnr_full_precision": val["full"]["psnr"], "val_psnr_half_precision": val["half"]["psnr"],
+              "half_precision_psnr_cost_db": val["full"]["psnr"] - val["half"]["psnr"],
+              "val_images": val["full"]["num_images"],
+              "training_wall_seconds": training.get("wall_seconds"), "training_threads": training.get("threads"),
+              "max_steps": training.get("max_steps"),
+              "inference_seconds_481x321": inference_seconds(shipped, photo),
+              **{k: metrics.get(k) for k in KEYS}, "n_samples": samples}
+    write_json(RESULTS / "colorize_builtin.json", result)
+    return result
+
+
+def sample_figure(data_root: Path, n_images: int = 5, n_samples: int = 3) -> Path:
+    """Gray | ground truth | built-in model (deterministic) | its samples, for a few BSDS500 test photos."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -201,22 +254,21 @@ def sample_figure(data_root: Path, n_images: int = 4, n_samples: int = 3) -> Pat
     from colorseg.data.lab import to_gray
     from colorseg.inference.colorizer import Colorizer
 
-    vae = Colorizer.from_checkpoint(HERE / "runs" / "colorize_vae" / "checkpoints" / "last.ckpt")
-    reg = Colorizer.from_checkpoint(HERE / "runs" / "colorize_regression" / "checkpoints" / "last.ckpt")
-    photos = sorted((data_root / "bsds500" / "images" / "test").glob("*.jpg"))[:: 50][:n_images]
-    cols = 4 + n_samples
-    fig, axes = plt.subplots(len(photos), cols, figsize=(1.6 * cols, 1.2 * len(photos)), squeeze=False)
-    titles = ["gray input", "ground truth", "regression", "VAE (mean)"] + [f"VAE sample {i + 1}" for i in range(n_samples)]
+    model = Colorizer.pretrained()
+    photos = sorted((data_root / "bsds500" / "images" / "test").glob("*.jpg"))[:: 40][:n_images]
+    cols = 3 + n_samples
+    fig, axes = plt.subplots(len(photos), cols, figsize=(2.0 * cols, 1.45 * len(photos)), squeeze=False)
+    titles = ["gray input", "ground truth", "built-in"] + [f"sample {i + 1}" for i in range(n_samples)]
     for r, photo in enumerate(photos):
         rgb = read_image(photo, channels=3)
-        small = rgb[::3, ::3]  # thumbnails only
+        small = rgb[::2, ::2]  # thumbnails only
         gray = to_gray(small)
-        tiles = [gray, small, reg.colorize(small), vae.colorize(small)] + list(vae.colorize(small, n_samples, seed=r))
+        tiles = [gray, small, model.colorize(gray)] + list(model.colorize(gray, n_samples, seed=r))
         for c, tile in enumerate(tiles):
             axes[r, c].imshow(np.clip(tile, 0, 1))
             axes[r, c].axis("off")
             if r == 0:
-                axes[r, c].set_title(titles[c], fontsize=7)
+                axes[r, c].set_title(titles[c], fontsize=8)
     fig.tight_layout()
     out = RESULTS / "colorize_samples.png"
     fig.savefig(out, dpi=110)
@@ -232,6 +284,9 @@ def main() -> None:
     ap.add_argument("--table-only", action="store_true")
     ap.add_argument("--reevaluate", action="store_true", help="re-test existing runs, keep training figures")
     ap.add_argument("--memory-only", action="store_true", help="re-measure peak training memory per model")
+    ap.add_argument("--builtin", action="store_true",
+                    help="evaluate the shipped built-in model (test + half-precision check on val) and draw "
+                         "the sample figure; use --models none-trained: --table-only --builtin")
     ap.add_argument("--temperatures", type=float, nargs="+", default=None,
                     help="only run the VAE's sampling-temperature study on the validation split")
     args = ap.parse_args()
@@ -253,7 +308,8 @@ def main() -> None:
     elif not (args.table_only or args.memory_only):
         for model in args.models:
             print(json.dumps(bench_model(model, args.minutes, args.data_root, args.samples), indent=2))
-    if (HERE / "runs" / "colorize_vae").is_dir() and (HERE / "runs" / "colorize_regression").is_dir():
+    if args.builtin:
+        print(json.dumps(evaluate_builtin(args.data_root, args.samples), indent=2))
         print("figure:", sample_figure(args.data_root))
     import tables
 

@@ -127,4 +127,9 @@ def test_demo_quick_end_to_end(tmp_path: Path) -> None:
     assert "Several plausible colours" in index and "compare-segment.html" in index
     for name in ("segment-augmented", "segment-no-augmentation", "colorize-vae", "colorize-regression"):
         assert (out / name / "report.html").is_file()
-    assert (out / "compare-colorize.html").is_file() and len(list((out / "photos").glob("*.png"))) == 3
+    assert (out / "compare-colorize.html").is_file()
+    from colorseg.demo import PHOTOS
+
+    # the bundled photos, coloured by the built-in model shipped in the package
+    assert sorted(p.stem for p in (out / "photos").glob("*.png")) == sorted(PHOTOS)
+    assert "built-in model" in index and "Skipped" not in index

@@ -12,7 +12,8 @@ from colorseg.evaluation.segmentation import DATAMODULE_STATE_KEY
 from colorseg.training.color_datamodule import ColorizationDataModule
 from colorseg.training.datamodule import SegmentationDataModule
 
-LOADER_OPTIONS = {"batch_size", "eval_batch_size", "num_workers", "augment"}
+LOADER_OPTIONS = {"batch_size", "eval_batch_size", "num_workers", "augment", "persistent_workers", "pin_memory",
+                  "histogram_images"}  # loader settings, and the training-only histogram sample size
 
 
 @pytest.mark.parametrize(("module_class", "splits_class"), [(SegmentationDataModule, SegmentationSplits),
