@@ -270,7 +270,7 @@ def sample_figure(data_root: Path, n_images: int = 5, n_samples: int = 3) -> Pat
             if r == 0:
                 axes[r, c].set_title(titles[c], fontsize=8)
     fig.tight_layout()
-    out = RESULTS / "colorize_samples.png"
+    out = RESULTS / "colorize_builtin_samples.png"
     fig.savefig(out, dpi=110)
     return out
 

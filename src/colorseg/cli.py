@@ -9,7 +9,7 @@
     colorseg colorize fit -c CONFIG [...]
     colorseg colorize test [--ckpt PATH|URL --sha256 HEX] [--input DIR] [--output DIR] [--samples 8]
                       [--temperature 1.0] [--data.KEY=VALUE ...]
-    colorseg colorize predict [--ckpt PATH|URL --sha256 HEX] --input FILE_OR_DIR --output DIR [--samples N]
+    colorseg colorize predict [--ckpt PATH|URL --sha256 HEX] FILE_OR_DIR --output DIR [--samples N]
                       [--temperature T]
     colorseg export --ckpt PATH --format onnx|torchscript --output FILE [--sampling]
     colorseg report RUN_DIR [--output report.html]
@@ -124,6 +124,11 @@ def _test_summary(metrics: dict, output: Path) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    if args.input and args.input_file:
+        raise ConfigError(f"give the input once: {args.input_file!r} and --input {args.input!r}")
+    args.input = args.input or args.input_file
+    if not args.input:
+        raise ConfigError(f"colorseg {args.task} predict needs an image or folder: FILE_OR_DIR or --input")
     if args.task == "segment":
         from colorseg.inference.predict_folder import predict_folder
         from colorseg.inference.segmenter import Segmenter
@@ -185,7 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
                 f"default: <run_dir>/test-<split> for a checkpoint file in a run folder; ./{COLORIZE_TEST_OUTPUT} "
                 "with --input, the built-in model or a URL"))
         test.add_argument("--device", default="cpu")
-        pred.add_argument("--input", required=True)
+        pred.add_argument("input_file", nargs="?", default=None, metavar="FILE_OR_DIR",
+                          help="image or folder to predict (or --input)")
+        pred.add_argument("--input", default=None, help="image or folder to predict (or the positional argument)")
         pred.add_argument("--output", required=True)
         pred.add_argument("--device", default="cpu")
         pred.add_argument("--skip-existing", action="store_true", help="resume: keep inputs whose outputs exist")

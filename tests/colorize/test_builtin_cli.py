@@ -65,6 +65,18 @@ def test_predict_without_ckpt_uses_the_builtin_model(builtin: Path, photos: Path
     assert np.array_equal(np.asarray(Image.open(out / "sub" / "c.png")), expected)
 
 
+def test_predict_takes_the_photo_as_positional_argument(builtin: Path, photos: Path, tmp_path: Path,
+                                                        capsys) -> None:
+    """`colorseg colorize predict photo.jpg --output out/`: the README's first command."""
+    out = tmp_path / "pos"
+    assert main(["colorize", "predict", str(photos / "a.png"), "--output", str(out)]) == 0
+    assert [p.name for p in out.glob("*.png")] == ["a.png"]
+    assert main(["colorize", "predict", str(photos / "a.png"), "--input", str(photos), "--output", str(out)]) == 2
+    assert "give the input once" in capsys.readouterr().err
+    assert main(["colorize", "predict", "--output", str(out)]) == 2
+    assert "needs an image or folder" in capsys.readouterr().err
+
+
 @pytest.mark.filterwarnings("ignore:Fréchet distance on")  # 3 images: expected
 def test_test_input_folder_evaluates_every_colour_photo(builtin: Path, photos: Path, tmp_path: Path,
                                                         monkeypatch, capsys) -> None:
