@@ -38,6 +38,19 @@ def folder_dataset(tmp_path: Path) -> Path:
     return root
 
 
+def perturb_weights(module, seed: int = 1) -> None:
+    """Random non-zero weights and BatchNorm statistics (the prior head starts at zero), in place."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, t in module.state_dict().items():
+            if t.is_floating_point() and "ab_weights" not in name:
+                t.add_(torch.randn(t.shape, generator=gen) * 0.2)
+                if "running_var" in name:
+                    t.abs_()
+
+
 def save_module_checkpoint(module, task: str, path: Path) -> Path:
     """A colorseg checkpoint of a training module's weights and hyper-parameters, as Lightning writes it."""
     import torch

@@ -14,22 +14,12 @@ from pathlib import Path
 
 import torch
 
+from tests.conftest import perturb_weights as perturb
 from tests.conftest import save_module_checkpoint
 
 #: a training checkpoint's data options that point at data nobody else has
 ELSEWHERE = {"source": "folder", "root": "/nonexistent/colorseg-training-photos", "image_size": 32,
              "val_fraction": 0.1, "test_fraction": 0.1, "seed": 0}
-
-
-def perturb(module, seed: int = 1) -> None:
-    """Random non-zero weights and BatchNorm statistics (the prior head starts at zero)."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, t in module.state_dict().items():
-            if t.is_floating_point() and "ab_weights" not in name:
-                t.add_(torch.randn(t.shape, generator=gen) * 0.2)
-                if "running_var" in name:
-                    t.abs_()
 
 
 def tiny_checkpoint(path: Path, task: str = "colorize", data: dict | None = None) -> Path:

@@ -18,6 +18,7 @@ from colorseg.inference.segmenter import Segmenter
 from colorseg.models.padding import pad_to_multiple
 from colorseg.training.colorizer_module import ColorizerModule
 from colorseg.training.segmenter_module import SegmenterModule
+from tests.conftest import perturb_weights as _perturb
 from tests.conftest import save_module_checkpoint
 
 TOL = 1e-4  # ONNX Runtime vs PyTorch, max abs difference (probabilities / ab_norm in (-1, 1))
@@ -27,17 +28,6 @@ SIZES = [(2, 37, 53), (1, 3, 2)]
 
 
 _save = save_module_checkpoint
-
-
-def _perturb(module) -> None:
-    """Random non-zero weights and BatchNorm statistics (the prior head starts at zero)."""
-    gen = torch.Generator().manual_seed(1)
-    with torch.no_grad():
-        for name, t in module.state_dict().items():
-            if t.is_floating_point() and "ab_weights" not in name:
-                t.add_(torch.randn(t.shape, generator=gen) * 0.2)
-                if "running_var" in name:
-                    t.abs_()
 
 
 @pytest.fixture(scope="module")
