@@ -1,6 +1,7 @@
 """Ablation for the built-in colorizer's design, judged on the validation split only.
 
     python benchmarks/colorize_ablation.py --variants regression vae_global [--steps 400] [--threads 1]
+    python benchmarks/colorize_ablation.py --variants vae_spatial_176 --steps 165   # same CPU time at 176 px
     python benchmarks/colorize_ablation.py --table      # print the markdown table from the JSONs
 
 Every variant is ``configs/colorize/default.yaml`` with a few overrides (:data:`VARIANTS`),
@@ -36,7 +37,8 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {
                         ["--model.head=classification"]),
     "vae_spatial_scratch": ("VAE, spatial latent, from-scratch U-Net encoder",
                             ["--model.encoder=unet", "--model.encoder_weights=none", "--model.base_width=32"]),
-    "vae_spatial_176": ("VAE, spatial latent, Lite0, 176 px working resolution", ["--data.image_size=176"]),
+    "vae_spatial_176": (("VAE, spatial latent, Lite0, 176 px working resolution (run with fewer steps: about "
+                        "the CPU time of 400 steps at 128 px)"), ["--data.image_size=176"]),
     "vae_spatial_no_perceptual": ("VAE, spatial latent, Lite0, no perceptual loss",
                                   ["--model.perceptual_weight=0"]),
 }
