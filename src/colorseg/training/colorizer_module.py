@@ -115,15 +115,17 @@ class ColorizerModule(pl.LightningModule):
         rgb = batch["rgb"]
         L, ab = rgb_to_lab_norm(rgb)
         out = self(L, ab)
+        # loss arithmetic in float32 also under bf16 autocast (bf16 rounding made small KLs negative)
+        f32 = {k: v.float() for k, v in out.items()}
         weights = self.ab_weights if hp.rarity_weighting else None
         if "ab_logits" in out:
-            terms = {"recon": bin_classification_loss(out["ab_logits"], ab, weights)}
+            terms = {"recon": bin_classification_loss(f32["ab_logits"], ab, weights)}
         else:
-            terms = {"recon": recon_loss(out["ab"], ab, hp.recon, weights)}
+            terms = {"recon": recon_loss(f32["ab"], ab, hp.recon, weights)}
         loss = terms["recon"]
         if "post_mu" in out:
-            kl = kl_with_free_bits(kl_diag_gaussians(out["post_mu"], out["post_logvar"], out["prior_mu"],
-                                                     out["prior_logvar"]), hp.free_bits)
+            kl = kl_with_free_bits(kl_diag_gaussians(f32["post_mu"], f32["post_logvar"], f32["prior_mu"],
+                                                     f32["prior_logvar"]), hp.free_bits)
             beta = kl_weight(self.global_step, hp.beta, hp.kl_annealing, hp.kl_warmup_steps, hp.kl_cycle_steps)
             terms["kl"], terms["kl_weight"] = kl, torch.tensor(beta)
             loss = loss + beta * kl
