@@ -58,7 +58,9 @@ def bench_variant(variant: str, steps: int, data_root: Path, samples: int) -> di
     fit = [sys.executable, "-m", "colorseg", "colorize", "fit", "-c", CONFIG, "--run_dir", str(run_dir),
            "--overwrite=true", f"--data.root={data_root / 'bsds500'}",
            f"--data.extra_train_roots=[{data_root / 'imagenet1k_sample' / 'images'}]",
-           f"--trainer.max_steps={steps}", "--trainer.enable_progress_bar=false", *overrides]
+           "--trainer.enable_progress_bar=false", *overrides]
+    # a reference trains nothing: one epoch writes its checkpoint (optimizer steps never happen)
+    fit += ["--trainer.max_epochs=1"] if variant in REFERENCES else [f"--trainer.max_steps={steps}"]
     fit_s, peak = run_measured(fit, HERE / "runs" / f"colorize_ablation_{variant}_fit.log")
     out = run_dir / "test-val"
     test = [sys.executable, "-m", "colorseg", "colorize", "test", "--ckpt", str(run_dir / "checkpoints" / "last.ckpt"),
