@@ -113,7 +113,30 @@ def render_table() -> str:
             f"{results[0]['samples']} (oracle: picked with the ground truth); {', '.join(map(str, threads))} "
             "thread(s) per run, two runs at a time; s/step includes loading and validation. Rule: lowest KID among "
             "variants within 0.5 dB of the best PSNR; KID differences within about ±1.2 ×10³ (its std over "
-            "subsets) are noise at this many photos.\n\n" + "\n".join(rows))
+            "subsets) are noise at this many photos.\n\n" + "\n".join(rows) + reading(results, chosen))
+
+
+def reading(results: list[dict], chosen: str | None) -> str:
+    """Generated sentences under the table: the choice and what it costs."""
+    by = {r["variant"]: r for r in results}
+    if chosen is None or chosen not in by:
+        return ""
+    c = by[chosen]
+    best_psnr = max(r["psnr"] for r in results if r["variant"] not in REFERENCES)
+    within = [r["variant"] for r in results if r["variant"] not in REFERENCES and r["psnr"] >= best_psnr - 0.5]
+    lines = ["", "", (f"- Chosen: `{chosen}` (variants within 0.5 dB of the best PSNR: {', '.join(within)}); the built-in "
+             "model trains this variant longer (`configs/colorize/default.yaml`).")]
+    more = [r for r in results if r["variant"] not in REFERENCES and r["colorfulness"] > c["colorfulness"]]
+    if more:
+        lines.append("- More colourful than the choice, at lower PSNR: " + ", ".join(
+            f"`{r['variant']}` ({r['colorfulness']:.1f}, {r['psnr'] - c['psnr']:+.2f} dB)" for r in more) + ".")
+    if c["mean_sample_psnr"] is not None and c["mean_sample_psnr"] < c["psnr"]:
+        lines.append(f"- The chosen model's single samples at temperature 1 score {c['mean_sample_psnr']:.2f} dB, "
+                     f"{c['mean_sample_psnr'] - c['psnr']:+.2f} dB against its deterministic output: samples are "
+                     "alternatives to look at, not better guesses.")
+    if "gray" in by:
+        lines.append(f"- Gray input (no colour) scores {by['gray']['psnr']:.2f} dB on these photos.")
+    return "\n".join(lines)
 
 
 def main() -> None:
