@@ -28,11 +28,11 @@ def _announce(i: int, what: str) -> None:
 def demo_args(quick: bool) -> dict[str, list[str]]:
     """Fit arguments per run (LightningCLI syntax): tiny (quick, for smoke tests) or demo-sized."""
     common = ["--trainer.accelerator=cpu", "--trainer.devices=1", "--trainer.log_every_n_steps=5"]
-    seg = common + ["--trainer.max_epochs", "3" if quick else "20", "--data.source=synthetic",
+    seg = common + ["--trainer.max_epochs", "3" if quick else "8", "--data.source=synthetic",
                     "--data.num_images", "24" if quick else "96", "--data.image_size=96", "--data.crop_size=64",
                     "--data.batch_size=8", "--data.repeats=2", "--model.base_width=16", "--model.depth=3",
                     "--model.lr=3e-3"]
-    col = common + ["--trainer.max_epochs", "3" if quick else "30", "--data.source=synthetic",
+    col = common + ["--trainer.max_epochs", "3" if quick else "12", "--data.source=synthetic",
                     "--data.num_images", "64" if quick else "256", "--data.synthetic_size=64",
                     "--data.image_size=64", "--data.max_zoom=1.0", "--data.batch_size=16", "--model.base_width=16",
                     "--model.depth=3", "--model.lr=2e-3", "--model.scheduler=cosine"]
