@@ -10,7 +10,7 @@
     colorseg colorize test [--ckpt PATH|URL --sha256 HEX] [--input DIR] [--output DIR] [--samples 8]
                       [--temperature 1.0] [--data.KEY=VALUE ...]
     colorseg colorize predict [--ckpt PATH|URL --sha256 HEX] FILE_OR_DIR --output DIR [--samples N]
-                      [--temperature T]
+                      [--temperature T] [--hints HINTS.json]
     colorseg export --ckpt PATH --format onnx|torchscript --output FILE [--sampling]
     colorseg report RUN_DIR [--output report.html]
     colorseg compare RUN_DIR RUN_DIR ... [--output comparison.html]
@@ -19,6 +19,9 @@
 ``colorize`` without ``--ckpt`` uses the built-in model (``colorize-default``, shipped in the
 package); ``--ckpt`` may be an http(s) URL, downloaded once into torch.hub's cache and checked
 against ``--sha256``. ``colorize test --input DIR`` evaluates on every colour photo under DIR.
+``colorize predict FILE --hints HINTS.json`` gives a model trained with ``--model.hints=true``
+colour hints for that one image: a JSON list of ``{"x": 10, "y": 20, "rgb": [200, 30, 30]}``
+(pixel column, row; colour 0..255 ints or 0..1 floats; see colorseg.inference.hints).
 
 User errors (bad files, configs, checkpoints) print one clear line and exit with status 2.
 """
@@ -146,13 +149,40 @@ def _predict(args: argparse.Namespace) -> int:
 
         if args.samples < 1 or args.temperature < 0:
             raise ConfigError(f"--samples must be >= 1 and --temperature >= 0, got {args.samples}, {args.temperature}")
+        hints = None
+        if args.hints:
+            from colorseg.inference.hints import load_hints
+
+            if Path(args.input).is_dir():
+                raise ConfigError(f"--hints applies to a single input image; {args.input} is a folder "
+                                  "(hints are pixel positions of one image)")
+            hints = load_hints(args.hints)
         colorizer = Colorizer.from_checkpoint(_colorize_checkpoint(args), device=args.device)
+        if hints:
+            _check_predict_hints(colorizer, hints, args)
         summary = colorize_folder(colorizer, args.input, args.output, n_samples=args.samples,
                                   temperature=args.temperature, seed=args.seed, skip_existing=args.skip_existing,
-                                  workers=args.workers)
+                                  workers=args.workers, hints=hints)
     print(summary)
     print(f"outputs in {args.output}")
     return 1 if summary.failed else 0
+
+
+def _check_predict_hints(colorizer, hints: list, args: argparse.Namespace) -> None:
+    """Before any output: the model takes hints and every hint lies inside the input image."""
+    from colorseg.data.image_io import read_image
+    from colorseg.inference.hints import check_hints
+
+    if not colorizer.takes_hints:
+        model = args.ckpt or "the built-in model"
+        raise ConfigError(f"--hints {args.hints}: {model} was trained without colour hints; "
+                          "use a model trained with --model.hints=true")
+    if not Path(args.input).is_file():
+        return  # a missing input is reported by the batch run, as without hints
+    try:
+        check_hints(hints, read_image(args.input).shape[:2])
+    except ConfigError as exc:
+        raise ConfigError(f"--hints {args.hints} for {args.input}: {exc}") from exc
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -214,6 +244,10 @@ def build_parser() -> argparse.ArgumentParser:
                 p.add_argument("--samples", type=int, default=8 if p is test else 1)
                 p.add_argument("--temperature", type=float, default=1.0)
             pred.add_argument("--seed", type=int, default=0)
+            pred.add_argument("--hints", default=None, metavar="HINTS.json", help=(
+                "colour hints for a single input image (models trained with --model.hints=true): a JSON list of "
+                '{"x": COLUMN, "y": ROW, "rgb": [R, G, B]} (pixels of the input image, origin top-left; '
+                "colour as 0..255 integers or 0..1 floats)"))
     export = tasks.add_parser("export", help="export a checkpoint to ONNX or TorchScript (dynamic batch/size)")
     export.add_argument("--ckpt", required=True)
     export.add_argument("--format", required=True, help="onnx or torchscript")

@@ -41,16 +41,26 @@ def ckpts(tmp_path_factory) -> dict[str, Path]:
     gray = ColorizerModule(kind="gray", image_size=32, perceptual_weight=0)
     spatial = ColorizerModule(kind="vae", latent_dim=2, depth=2, base_width=4, posterior_width=4, image_size=32,
                               perceptual_weight=0, latent_layout="spatial", head="classification")
-    for m in (seg, vae, reg, spatial):
-        _perturb(m)
+    hints = ColorizerModule(kind="vae", latent_dim=2, depth=2, base_width=4, posterior_width=4, image_size=32,
+                            perceptual_weight=0, latent_layout="spatial", hints=True)
+    for m in (seg, vae, reg, spatial, hints):
+        _perturb(m)  # also makes the zero-initialised hint weights non-zero
     return {"segment": _save(seg, "segment", root / "seg.ckpt"), "vae": _save(vae, "colorize", root / "vae.ckpt"),
             "vae_spatial_cls": _save(spatial, "colorize", root / "spatial.ckpt"),
+            "vae_hints": _save(hints, "colorize", root / "hints.ckpt"),
             "regression": _save(reg, "colorize", root / "reg.ckpt"),
             "gray": _save(gray, "colorize", root / "gray.ckpt")}
 
 
 def _images(b: int, h: int, w: int, c: int = 3) -> torch.Tensor:
     return torch.rand(b, c, h, w, generator=torch.Generator().manual_seed(h * w))
+
+
+def _hints(b: int, h: int, w: int) -> torch.Tensor:
+    """A sparse hint map (a, b, mask): ~10 % of the pixels hinted."""
+    gen = torch.Generator().manual_seed(h + w)
+    mask = (torch.rand(b, 1, h, w, generator=gen) < 0.1).float()
+    return torch.cat([(torch.rand(b, 2, h, w, generator=gen) - 0.5) * mask, mask], 1)
 
 
 def _max_diff(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -122,6 +132,30 @@ def test_onnx_colorizer_sampling_matches_sample(ckpts, tmp_path_factory, key: st
     assert _max_diff(run_exported(path, "onnx", (L, -noise)), ab) > 1e-3
 
 
+def test_onnx_hint_colorizer_takes_L_and_hints(ckpts, tmp_path_factory) -> None:
+    """A hint model's graphs: (L, hints) and, sampling, (L, noise, hints), equal to PyTorch."""
+    pytest.importorskip("onnxruntime")
+    onnx = pytest.importorskip("onnx")
+    path = _onnx(ckpts, tmp_path_factory, "vae_hints")
+    sampling = _onnx(ckpts, tmp_path_factory, "vae_hints", sampling=True)
+    assert [i.name for i in onnx.load(str(path)).graph.input] == ["L", "hints"]
+    assert [i.name for i in onnx.load(str(sampling)).graph.input] == ["L", "noise", "hints"]
+    meta = json.loads({p.key: p.value for p in onnx.load(str(path)).metadata_props}["colorseg"])
+    assert meta["hints"] is True and "hints" in meta["inputs"]
+    module = Colorizer.from_checkpoint(ckpts["vae_hints"]).module
+    for (b, h, w), temperature in zip(SIZES, (1.0, 0.5)):
+        L, hints = _images(b, h, w, 1) * 2 - 1, _hints(b, h, w)
+        with torch.no_grad():
+            ab = run_exported(path, "onnx", (L, hints))
+            assert _max_diff(ab, module(L, hints=hints)["ab"]) < TOL
+            assert _max_diff(run_exported(path, "onnx", (L, torch.zeros_like(hints))), module(L)["ab"]) < TOL
+        noise = torch.randn(module.net.latent_shape(L), generator=torch.Generator().manual_seed(5))
+        ref = module.sample(L, 1, temperature, torch.Generator().manual_seed(5), hints=hints)[:, 0]
+        assert _max_diff(run_exported(sampling, "onnx", (L, temperature * noise, hints)), ref) < TOL
+        if b > 1:  # the hints matter
+            assert _max_diff(run_exported(path, "onnx", (L, hints)), run_exported(path, "onnx", (L, 0 * hints))) > 1e-3
+
+
 def test_onnx_export_needs_its_packages(ckpts, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(export, "ONNX_PACKAGES", ("onnx", "colorseg_no_such_package"))
     with pytest.raises(ColorsegError, match=r"colorseg_no_such_package.*pip install 'colorseg\[export\]'"):
@@ -131,7 +165,8 @@ def test_onnx_export_needs_its_packages(ckpts, tmp_path: Path, monkeypatch) -> N
 # --------------------------------------------------------------------------- TorchScript
 
 @pytest.mark.parametrize("key,sampling", [("segment", False), ("vae", False), ("vae", True), ("regression", False),
-                                          ("vae_spatial_cls", False), ("vae_spatial_cls", True)])
+                                          ("vae_spatial_cls", False), ("vae_spatial_cls", True),
+                                          ("vae_hints", False), ("vae_hints", True)])
 def test_torchscript_equals_eager(ckpts, tmp_path: Path, key: str, sampling: bool) -> None:
     path = export_model(ckpts[key], "torchscript", tmp_path / "m.pt", sampling=sampling)
     graph, meta = export.build_graph(ckpts[key], sampling)
@@ -142,6 +177,15 @@ def test_torchscript_equals_eager(ckpts, tmp_path: Path, key: str, sampling: boo
         inputs = export.example_inputs(graph, meta, (b, h, w))
         with torch.no_grad():
             assert _max_diff(loaded(*inputs), graph(*inputs)) <= TS_TOL
+    if key == "vae_hints":  # inputs L[, noise], hints; the hints matter, and equal the Colorizer's model
+        inputs = export.example_inputs(graph, meta, SIZES[0])
+        assert inputs[-1].shape == (SIZES[0][0], 3, *SIZES[0][1:]) and len(inputs) == 2 + sampling
+        module = Colorizer.from_checkpoint(ckpts[key]).module
+        L, hints = inputs[0], inputs[-1]
+        with torch.no_grad():
+            if not sampling:
+                assert _max_diff(loaded(L, hints), module(L, hints=hints)["ab"]) <= TS_TOL
+            assert _max_diff(loaded(*inputs[:-1], hints), loaded(*inputs[:-1], torch.zeros_like(hints))) > 1e-3
 
 
 def test_failed_check_writes_nothing(ckpts, tmp_path: Path, monkeypatch) -> None:

@@ -146,6 +146,7 @@ def _rules(task: str, hp: dict) -> list[tuple[str, bool, Callable[[Any], bool], 
         ("latent_dim", False, lambda v: _is_int(v) and v >= 0, "a non-negative integer"),
         ("depth", False, lambda v: _is_int(v) and v >= 1, "a positive integer"),
         ("base_width", False, lambda v: _is_int(v) and v >= 1, "a positive integer"),
+        ("hints", False, lambda v: isinstance(v, bool), "true or false (colour hints)"),
     ]
 
 

@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 from colorseg.data.files import display_path
-from colorseg.errors import CheckpointError, ColorsegError
-from colorseg.models.cvae import ConditionalVAE, CVAEConfig
+from colorseg.errors import CheckpointError, ColorsegError, ConfigError
+from colorseg.models.cvae import NO_HINTS_MESSAGE, ConditionalVAE, CVAEConfig
 from colorseg.models.unet import UNet, UNetConfig
 
 MODEL_PREFIX = "net."  # the LightningModules keep the model under ``net``
@@ -124,8 +124,10 @@ class ColorizationModel(nn.Module):
     """A trained colorizer: L_norm → ab_norm at the working resolution ``image_size`` (short side).
 
     ``kind``: ``vae`` | ``regression`` | ``gray`` (``net`` is None: ab = 0).
-    ``forward(L)``: L_norm (B, 1, H, W) → {"ab": (B, 2, H, W)}, deterministic (the prior mean).
-    ``sample(L, n, temperature, generator)``: (B, 1, H, W) → (B, n, 2, H, W).
+    ``forward(L, hints=None)``: L_norm (B, 1, H, W) → {"ab": (B, 2, H, W)}, deterministic (the prior mean).
+    ``sample(L, n, temperature, generator, hints=None)``: (B, 1, H, W) → (B, n, 2, H, W).
+    ``hints``: whether the model takes colour hints, (B, 3, H, W) maps (see
+    :class:`~colorseg.models.cvae.ConditionalVAE`); hints given to a model without them raise ConfigError.
     """
 
     def __init__(self, net: ConditionalVAE | None, kind: str, image_size: int) -> None:
@@ -138,24 +140,33 @@ class ColorizationModel(nn.Module):
     def latent_dim(self) -> int:
         return 0 if self.net is None else self.net.latent_dim
 
-    def forward(self, L: torch.Tensor) -> dict[str, torch.Tensor]:
+    @property
+    def hints(self) -> bool:
+        return self.net is not None and self.net.hints
+
+    def forward(self, L: torch.Tensor, hints: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         if self.net is None:
+            if hints is not None:
+                raise ConfigError(NO_HINTS_MESSAGE)
             return {"ab": L.new_zeros(L.shape[0], 2, *L.shape[-2:])}
-        return self.net(L)
+        return self.net(L, hints=hints)
 
     def sample(self, L: torch.Tensor, n_samples: int = 1, temperature: float = 1.0,
-               generator: torch.Generator | None = None) -> torch.Tensor:
+               generator: torch.Generator | None = None, hints: torch.Tensor | None = None) -> torch.Tensor:
         if self.net is None:
+            if hints is not None:
+                raise ConfigError(NO_HINTS_MESSAGE)
             return L.new_zeros(L.shape[0], n_samples, 2, *L.shape[-2:])
-        return self.net.sample(L, n_samples, temperature, generator)
+        return self.net.sample(L, n_samples, temperature, generator, hints)
 
 
 def cvae_config_from_hparams(hp: dict, pretrained: bool = False) -> CVAEConfig:
     """The network a colorization module's hyper-parameters describe (see
-    :func:`unet_config_from_hparams` for ``pretrained``)."""
+    :func:`unet_config_from_hparams` for ``pretrained``). Checkpoints from before colour hints
+    have no ``hints`` hyper-parameter: they build a model without hints."""
     values = {k: hp[k] for k in ("latent_dim", "base_width", "depth", "norm", "posterior_width", "encoder",
                                  "encoder_weights", "decoder_channels", "latent_layout", "head",
-                                 "annealed_mean_temperature") if k in hp}
+                                 "annealed_mean_temperature", "hints") if k in hp}
     if hp.get("kind", "vae") != "vae":
         values["latent_dim"] = 0
     if not pretrained:

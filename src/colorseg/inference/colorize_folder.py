@@ -2,7 +2,8 @@
 
 Outputs keep the input's relative structure: ``OUT/<rel>/<stem>.png`` (the deterministic
 colourisation) and, with ``n_samples > 1``, ``OUT/<rel>/<stem>_grid.png`` (gray input followed
-by the samples, side by side). Loading runs in parallel with compute, writes are atomic,
+by the samples, side by side). ``hints`` (hint models; see :mod:`colorseg.inference.hints`) apply to
+every image, in each image's pixel coordinates: meant for one input image. Loading runs in parallel with compute, writes are atomic,
 ``skip_existing`` resumes, bad files are reported and skipped (see :mod:`colorseg.inference.batch`).
 """
 
@@ -30,7 +31,8 @@ def sample_grid(gray: np.ndarray, samples: np.ndarray, gap: int = 4) -> np.ndarr
 
 def colorize_folder(colorizer: Colorizer, input_path: str | Path, output_dir: str | Path,
                     n_samples: int = 1, temperature: float = 1.0, seed: int = 0,
-                    skip_existing: bool = False, progress: bool = True, workers: int = 2) -> BatchSummary:
+                    skip_existing: bool = False, progress: bool = True, workers: int = 2,
+                    hints=None) -> BatchSummary:
     """Colourise every image under ``input_path`` (see module docstring)."""
 
     def outputs(rel: Path) -> list[Path]:
@@ -40,9 +42,9 @@ def colorize_folder(colorizer: Colorizer, input_path: str | Path, output_dir: st
         return names
 
     def process(image: np.ndarray, targets: list[Path]) -> None:
-        save_png(targets[0], to_uint8(colorizer.colorize(image)))
+        save_png(targets[0], to_uint8(colorizer.colorize(image, hints=hints)))
         if n_samples > 1:
-            samples = colorizer.colorize(image, n_samples, temperature, seed=seed)
+            samples = colorizer.colorize(image, n_samples, temperature, seed=seed, hints=hints)
             gray = convert_channels(image, 1)[..., 0]
             save_png(targets[1], sample_grid(gray, samples))
 

@@ -5,6 +5,10 @@ uint16 / 65535), converted to gray lightness (colour inputs: CIE L of the RGB; g
 gray level as sRGB), resized so its short side is the model's working resolution, colourised
 there, and the predicted ab is upsampled and recombined with the full-resolution L, so outputs
 keep the input's size and detail.
+
+Hint models (trained with ``--model.hints=true``) also take colour hints: ``colorize(image,
+hints=[(x, y, (r, g, b)), ...])`` in the input image's pixel coordinates (see
+:mod:`colorseg.inference.hints`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ from colorseg.checkpoint.release import DEFAULT_MODEL, builtin_checkpoint, downl
 from colorseg.data.color_datasets import resize_short_side
 from colorseg.data.image_io import convert_channels, to_float
 from colorseg.data.lab import lab_norm_to_rgb, recombine, rgb_to_lab_norm
+from colorseg.errors import ConfigError
+from colorseg.inference.hints import check_hints, hints_to_tensor
+from colorseg.models.cvae import NO_HINTS_MESSAGE
 
 ROWS_PER_CHUNK = 512  # full-resolution colour conversions work in strips of this many rows
 
@@ -53,6 +60,21 @@ class Colorizer:
     def image_size(self) -> int:
         return int(self.module.image_size)
 
+    @property
+    def takes_hints(self) -> bool:
+        """Whether the model was trained with colour hints."""
+        return bool(self.module.hints)
+
+    def hint_map(self, hints, image_hw: tuple[int, int], work_hw: tuple[int, int]) -> torch.Tensor | None:
+        """User hints ``[(x, y, (r, g, b)), ...]`` in the image's pixels → the model's hint map
+        (1, 3, h, w) on this device (:func:`~colorseg.inference.hints.hints_to_tensor`); None for
+        None or no hints. ConfigError for hints on a model trained without them."""
+        if hints is None or len(hints) == 0:
+            return None
+        if not self.takes_hints:
+            raise ConfigError(NO_HINTS_MESSAGE)
+        return hints_to_tensor(hints, image_hw, work_hw).to(self.device)
+
     def lightness(self, image) -> tuple[torch.Tensor, torch.Tensor]:
         """numpy/PIL image → (L_full (1, 1, H, W), L_work (1, 1, h, w)) normalised lightness.
 
@@ -70,8 +92,9 @@ class Colorizer:
 
     @torch.inference_mode()
     def predict_ab(self, L_work: torch.Tensor, n_samples: int = 1, temperature: float = 1.0,
-                   generator: torch.Generator | None = None, deterministic: bool | None = None) -> torch.Tensor:
-        """Working-resolution L_norm (1, 1, h, w) → ab_norm (n_samples, 2, h, w).
+                   generator: torch.Generator | None = None, deterministic: bool | None = None,
+                   hints: torch.Tensor | None = None) -> torch.Tensor:
+        """Working-resolution L_norm (1, 1, h, w) [+ hint map (1, 3, h, w)] → ab_norm (n_samples, 2, h, w).
 
         ``deterministic`` (default: ``n_samples == 1``) uses the prior mean; otherwise draws
         ``n_samples`` samples at ``temperature``.
@@ -79,32 +102,44 @@ class Colorizer:
         if deterministic is None:
             deterministic = n_samples == 1
         if deterministic:
-            return self.module(L_work)["ab"].expand(n_samples, -1, -1, -1)
-        return self.module.sample(L_work, n_samples, temperature, generator)[0]
+            return self.module(L_work, hints=hints)["ab"].expand(n_samples, -1, -1, -1)
+        return self.module.sample(L_work, n_samples, temperature, generator, hints=hints)[0]
 
     def colorize_tensor(self, L_full: torch.Tensor, L_work: torch.Tensor, n_samples: int = 1,
                         temperature: float = 1.0, generator: torch.Generator | None = None,
-                        deterministic: bool | None = None) -> torch.Tensor:
+                        deterministic: bool | None = None, hints: torch.Tensor | None = None) -> torch.Tensor:
         """Normalised L → RGB (N, 3, H, W) in [0, 1] at full size (see :meth:`predict_ab`)."""
-        ab = self.predict_ab(L_work, n_samples, temperature, generator, deterministic)
+        ab = self.predict_ab(L_work, n_samples, temperature, generator, deterministic, hints)
         with torch.inference_mode():
             return recombine(L_full.expand(len(ab), -1, -1, -1), ab)
 
-    def colorize(self, image, n_samples: int = 1, temperature: float = 1.0, seed: int | None = None):
+    def colorize(self, image, n_samples: int = 1, temperature: float = 1.0, seed: int | None = None,
+                 hints=None):
         """RGB float32 (H, W, 3) in [0, 1] for one image; (n_samples, H, W, 3) when n_samples > 1.
 
         A list of images, or a numpy batch (N, H, W, C), gives a list of results. ``seed`` makes
         sampling reproducible.
+
+        ``hints`` (models trained with hints): ``[(x, y, (r, g, b)), ...]``, x the column and y the
+        row of a pixel of the input image (origin top-left), the colour as three ints in 0..255 or
+        three floats in 0..1 (see :mod:`colorseg.inference.hints`); the same hints apply to every
+        image of a list. ConfigError for hints on a model without them, or naming a hint that is
+        malformed or outside the image. None or ``[]``: no hints.
         """
+        if hints is not None and len(hints) and not self.takes_hints:
+            raise ConfigError(NO_HINTS_MESSAGE)
         if isinstance(image, np.ndarray) and image.ndim == 4:
             image = list(image)
         if isinstance(image, (list, tuple)):
-            return [self.colorize(im, n_samples, temperature, seed) for im in image]
+            return [self.colorize(im, n_samples, temperature, seed, hints) for im in image]
+        if hints is not None and len(hints):  # fail before any conversion work
+            check_hints(hints, np.asarray(image).shape[:2])
         generator = None
         if seed is not None:
             generator = torch.Generator(device=self.device).manual_seed(seed)
         L_full, L_work = self.lightness(image)
-        out = recombine_rows(L_full, self.predict_ab(L_work, n_samples, temperature, generator))
+        hint_map = self.hint_map(hints, L_full.shape[-2:], L_work.shape[-2:])
+        out = recombine_rows(L_full, self.predict_ab(L_work, n_samples, temperature, generator, hints=hint_map))
         return out[0] if n_samples == 1 else out
 
 

@@ -12,6 +12,9 @@ odd ones included: the network pads to a multiple of ``2**depth`` inside and cro
 * ``colorize`` with ``sampling=True`` (VAEs only): ``L`` and ``noise`` standard normal, (B, latent_dim)
   for a global latent or (B, latent_dim, ⌈H/s⌉, ⌈W/s⌉) for a spatial one (s = ``latent_stride``)
   → ``ab`` = decode(prior_mu + noise · prior_std); scale ``noise`` by a temperature.
+* ``colorize`` models trained with colour hints take one more, last, input ``hints`` (B, 3, H, W):
+  (a, b, mask) with ab in ab_norm and zero where there is no hint (all zero: no hints); see
+  :func:`colorseg.inference.hints.hints_to_tensor` for placing a user's hints.
 
 Each file carries the preprocessing it expects as metadata (ONNX ``metadata_props``; TorchScript
 extra file ``colorseg.json``): task, class names (JSON), input channels, working image size,
@@ -64,26 +67,26 @@ class SegmentGraph(nn.Module):
 
 
 class ColorizeGraph(nn.Module):
-    """L_norm (B, 1, H, W) → ab_norm (B, 2, H, W) at the prior mean (deterministic)."""
+    """L_norm (B, 1, H, W) [, hints (B, 3, H, W)] → ab_norm (B, 2, H, W) at the prior mean (deterministic)."""
 
     def __init__(self, net: ConditionalVAE) -> None:
         super().__init__()
         self.net = net
 
-    def forward(self, L: torch.Tensor) -> torch.Tensor:
-        return self.net(L)["ab"]
+    def forward(self, L: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(L, hints=hints)["ab"]
 
 
 class ColorizeSamplingGraph(nn.Module):
-    """L_norm (B, 1, H, W), noise (B, latent_dim[, h, w]) → ab_norm (B, 2, H, W) decoded at
-    z = prior_mu + noise · prior_std (``noise`` standard normal; scale it for a temperature)."""
+    """L_norm (B, 1, H, W), noise (B, latent_dim[, h, w]) [, hints (B, 3, H, W)] → ab_norm (B, 2, H, W)
+    decoded at z = prior_mu + noise · prior_std (``noise`` standard normal; scale it for a temperature)."""
 
     def __init__(self, net: ConditionalVAE) -> None:
         super().__init__()
         self.net = net
 
-    def forward(self, L: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-        return self.net.decode_noise(L, noise)
+    def forward(self, L: torch.Tensor, noise: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net.decode_noise(L, noise, hints)
 
 
 def build_graph(ckpt_path: str | Path, sampling: bool = False) -> tuple[nn.Module, dict]:
@@ -117,7 +120,7 @@ def build_graph(ckpt_path: str | Path, sampling: bool = False) -> tuple[nn.Modul
         layout = module.net.config.latent_layout
         meta.update(class_names=None, in_channels=1, image_size=int(hp["image_size"]), kind=kind,
                     latent_dim=latent, latent_layout=layout, latent_stride=module.net.size_multiple,
-                    sampling=sampling,
+                    sampling=sampling, hints=module.hints,
                     inputs={"L": "(B, 1, H, W) float32 L_norm = L / 50 - 1 (colorseg.data.lab.rgb_to_lab_norm); "
                                  "image_size is the short side the model was trained at"},
                     outputs={"ab": "(B, 2, H, W) float32 ab_norm = ab / 110 in (-1, 1)"})
@@ -125,6 +128,9 @@ def build_graph(ckpt_path: str | Path, sampling: bool = False) -> tuple[nn.Modul
             shape = f"(B, {latent})" if layout == "global" else \
                 f"(B, {latent}, ceil(H / {module.net.size_multiple}), ceil(W / {module.net.size_multiple}))"
             meta["inputs"]["noise"] = f"{shape} float32 standard normal, times a temperature"
+        if module.hints:
+            meta["inputs"]["hints"] = ("(B, 3, H, W) float32 colour hints (a, b, mask): ab_norm = ab / 110 of the "
+                                       "hinted colour and mask 1 where hinted, all zero elsewhere (zeros: no hints)")
     return graph.eval().requires_grad_(False), meta
 
 
@@ -135,12 +141,17 @@ def example_inputs(graph: nn.Module, meta: dict, size: tuple[int, int, int]) -> 
     if meta["task"] == "segment":
         return (torch.rand(b, meta["in_channels"], h, w, generator=gen),)
     L = torch.rand(b, 1, h, w, generator=gen) * 2 - 1
+    inputs: tuple[torch.Tensor, ...] = (L,)
     if isinstance(graph, ColorizeSamplingGraph):
         if meta.get("latent_layout", "global") == "global":
-            return L, torch.randn(b, meta["latent_dim"], generator=gen)
-        s = meta["latent_stride"]
-        return L, torch.randn(b, meta["latent_dim"], -(-h // s), -(-w // s), generator=gen)
-    return (L,)
+            inputs += (torch.randn(b, meta["latent_dim"], generator=gen),)
+        else:
+            s = meta["latent_stride"]
+            inputs += (torch.randn(b, meta["latent_dim"], -(-h // s), -(-w // s), generator=gen),)
+    if meta.get("hints"):  # sparse hints: ~10 % of the pixels
+        mask = (torch.rand(b, 1, h, w, generator=gen) < 0.1).float()
+        inputs += (torch.cat([(torch.rand(b, 2, h, w, generator=gen) - 0.5) * mask, mask], 1),)
+    return inputs
 
 
 def _check_output(output: Path) -> None:
@@ -166,7 +177,8 @@ def _require_onnx() -> None:
 def _export_onnx(graph: nn.Module, meta: dict, tmp: Path, opset: int) -> None:
     example = example_inputs(graph, meta, TRACE_SIZE)
     batch, height, width = (torch.export.Dim(n) for n in ("batch", "height", "width"))
-    dynamic = {"image": {0: batch, 2: height, 3: width}, "L": {0: batch, 2: height, 3: width}, "noise": {0: batch}}
+    dynamic = {"image": {0: batch, 2: height, 3: width}, "L": {0: batch, 2: height, 3: width}, "noise": {0: batch},
+               "hints": {0: batch, 2: height, 3: width}}
     if meta.get("latent_layout") == "spatial":  # the latent grid follows the image: own dims (resized inside)
         dynamic["noise"] = {0: batch, 2: torch.export.Dim("latent_height"), 3: torch.export.Dim("latent_width")}
     names = list(meta["inputs"])

@@ -16,6 +16,14 @@
   484 channels at full resolution cost 6× the whole model on CPU), decoded by the annealed mean
   at ``annealed_mean_temperature`` and upsampled bilinearly.
 
+* colour hints (``hints=True``; Zhang et al. 2017, "Real-Time User-Guided Image Colorization with
+  Learned Deep Priors"): the L encoder also reads a hint map (B, :data:`HINT_CHANNELS`, H, W) =
+  (hint a, hint b, mask) in ab_norm, zero where there is no hint. Its first convolution gets
+  three extra input channels whose weights start at zero (:func:`extend_input_conv`): a fresh
+  hint model computes exactly what the same weights compute without hints, and a pretrained
+  encoder keeps its L weights. The encoder's input normalisation applies to L only. The
+  posterior is unchanged; the prior sees the hints through the encoder.
+
 ``latent_dim=0`` gives the deterministic regression baseline with the same decoder.
 Inference is deterministic in ``eval()`` (prior mean); sampling is explicit
 (:meth:`ConditionalVAE.sample` with ``n_samples`` and ``temperature``).
@@ -33,7 +41,7 @@ from colorseg.errors import ConfigError
 from colorseg.losses.ab_regression import AB_BINS, ab_bin_centers
 from colorseg.models.blocks import NORMS, DoubleConv, Down
 from colorseg.models.decoder import UNetDecoder, default_decoder_channels
-from colorseg.models.encoders import EncoderOptions, build_encoder, check_encoder
+from colorseg.models.encoders import EncoderOptions, build_encoder, check_encoder, extend_input_conv
 from colorseg.models.padding import pad_to_multiple
 
 #: EfficientNet-Lite2 is the network of the independent feature-distribution metric
@@ -43,6 +51,10 @@ METRIC_ONLY_ENCODERS = ("efficientnet_lite2",)
 LATENT_LAYOUTS = ("global", "spatial")
 HEADS = ("regression", "classification")
 CLASSIFICATION_STRIDE = 4
+#: hint map channels: (a, b) of the hinted colour in ab_norm, then the mask (1 where hinted)
+HINT_CHANNELS = 3
+NO_HINTS_MESSAGE = ("this model was trained without colour hints (hints=False): colorize without hints, "
+                    "or use a model trained with --model.hints=true")
 
 
 @dataclass
@@ -60,6 +72,7 @@ class CVAEConfig:
     latent_layout: str = "global"
     head: str = "regression"
     annealed_mean_temperature: float = 0.38
+    hints: bool = False
 
     def __post_init__(self) -> None:
         if self.latent_layout not in LATENT_LAYOUTS:
@@ -83,6 +96,8 @@ class CVAEConfig:
             raise ConfigError(f"norm must be one of {NORMS}, got {self.norm!r}")
         if self.base_width < 1 or self.posterior_width < 1:
             raise ConfigError("base_width and posterior_width must be positive")
+        if not isinstance(self.hints, bool):
+            raise ConfigError(f"hints must be true or false, got {self.hints!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -135,12 +150,16 @@ class PosteriorNet(nn.Module):
 
 
 class ConditionalVAE(nn.Module):
-    """L_norm (B, 1, H, W) [+ ab_norm (B, 2, H, W) in training] → ab_norm (B, 2, H, W).
+    """L_norm (B, 1, H, W) [+ ab_norm (B, 2, H, W) in training] [+ hints (B, 3, H, W)] → ab_norm (B, 2, H, W).
 
     Any H, W: inputs are reflect-padded to a multiple of the encoder's output stride
     (``2**depth`` for the from-scratch encoder, 32 for EfficientNet-Lite) and outputs cropped back.
     Pretrained encoders see L_norm mapped to their input normalisation (for EfficientNet-Lite,
     mean = std = 0.5, that mapping is the identity: L_norm is lightness in [-1, 1]).
+
+    ``hints`` (models with ``config.hints``): the hint map, (B, :data:`HINT_CHANNELS`, H, W) =
+    (a, b, mask), ab in ab_norm and zero wherever the mask is 0; None means no hints (all zero).
+    Hints given to a model without hint channels raise ConfigError.
     """
 
     def __init__(self, config: CVAEConfig | None = None, **kwargs) -> None:
@@ -149,6 +168,8 @@ class ConditionalVAE(nn.Module):
         self.encoder = build_encoder(c.encoder, c.encoder_weights, EncoderOptions(
             in_channels=1, depth=c.depth, base_width=c.base_width, norm=c.norm))
         enc = self.encoder
+        if c.hints:  # after the 1-channel build: the same weights as without hints, plus zero hint weights
+            extend_input_conv(enc.input_conv, HINT_CHANNELS)
         bottleneck, zc = enc.out_channels[-1], c.latent_dim
         self.inject = nn.Conv2d(bottleneck + zc, bottleneck, 1)
         channels = c.decoder_channels or default_decoder_channels(enc.out_channels, enc.strides, c.encoder == "unet")
@@ -185,9 +206,34 @@ class ConditionalVAE(nn.Module):
     def _pad(self, x: torch.Tensor) -> torch.Tensor:
         return pad_to_multiple(x, self.size_multiple)
 
-    def encode(self, L: torch.Tensor) -> list[torch.Tensor]:
-        """Skip features of the (padded) L; the last one is the bottleneck."""
-        return self.encoder(self._pad(L) * self.in_scale + self.in_shift)
+    @property
+    def hints(self) -> bool:
+        """Whether the model takes colour hints."""
+        return self.config.hints
+
+    def check_hints(self, L: torch.Tensor, hints: torch.Tensor | None) -> torch.Tensor | None:
+        """The hint map the encoder reads: ``hints``, zeros for None on a hint model, None without
+        hint channels. ConfigError for hints given to a model without them or of the wrong shape."""
+        if not self.hints:
+            if hints is not None:
+                raise ConfigError(NO_HINTS_MESSAGE)
+            return None
+        if hints is None:
+            return L.new_zeros(L.shape[0], HINT_CHANNELS, *L.shape[2:])
+        if hints.dim() != 4 or hints.shape[1] != HINT_CHANNELS or hints.shape[0] != L.shape[0] \
+                or hints.shape[-2:] != L.shape[-2:]:
+            raise ConfigError(f"hints must be (B, {HINT_CHANNELS}, H, W) like L {tuple(L.shape)}, "
+                              f"got {tuple(hints.shape)}")
+        return hints.to(L.dtype)
+
+    def encode(self, L: torch.Tensor, hints: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """Skip features of the (padded) L [and hints]; the last one is the bottleneck. The encoder's
+        input normalisation applies to L only; hints are padded as L is."""
+        hints = self.check_hints(L, hints)
+        x = self._pad(L) * self.in_scale + self.in_shift
+        if hints is not None:
+            x = torch.cat([x, self._pad(hints)], 1)
+        return self.encoder(x)
 
     def prior_params(self, skips: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """p(z | L): (mu, logvar), each (B, latent_dim) or, spatial, (B, latent_dim, h, w)."""
@@ -234,14 +280,17 @@ class ConditionalVAE(nn.Module):
         """Skips + z → ab_norm (B, 2, *size) in (-1, 1) (see :meth:`decode_logits`)."""
         return self.decode_logits(skips, z, size)[0]
 
-    def forward(self, L: torch.Tensor, ab: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        """Training (``ab`` given): z ~ q(z | L, ab) (its mean in eval mode). Otherwise z = prior mean.
+    def forward(self, L: torch.Tensor, ab: torch.Tensor | None = None,
+                hints: torch.Tensor | None = None, prior_decode: bool = False) -> dict[str, torch.Tensor]:
+        """Training (``ab`` given): z ~ q(z | L, ab) (its mean in eval mode). Otherwise z = prior mean
+        (of p(z | L, hints) for a hint model).
 
         Returns ``ab`` (B, 2, H, W), ``ab_logits`` (B, AB_BINS², H, W) for the classification
         head, and, for VAEs, ``prior_mu``/``prior_logvar`` and, with ab, ``post_mu``/``post_logvar``
-        (shaped as :meth:`latent_shape`).
+        (shaped as :meth:`latent_shape`). ``prior_decode`` (VAEs with ``ab``): also ``prior_ab``
+        (and ``prior_ab_logits``), decoded at the prior mean as at inference, from the same features.
         """
-        skips = self.encode(L)
+        skips = self.encode(L, hints)
         out: dict[str, torch.Tensor] = {}
         z = None
         if self.latent_dim:
@@ -252,6 +301,10 @@ class ConditionalVAE(nn.Module):
                 z = out["post_mu"]
                 if self.training:
                     z = z + torch.randn_like(z) * (0.5 * out["post_logvar"]).exp()
+                if prior_decode:
+                    out["prior_ab"], prior_logits = self.decode_logits(skips, out["prior_mu"], L.shape[-2:])
+                    if prior_logits is not None:
+                        out["prior_ab_logits"] = prior_logits
         out["ab"], logits = self.decode_logits(skips, z, L.shape[-2:])
         if logits is not None:
             out["ab_logits"] = logits
@@ -265,20 +318,20 @@ class ConditionalVAE(nn.Module):
             noise = F.interpolate(noise, size=mu.shape[-2:], mode="nearest")
         return mu + noise * (0.5 * logvar).exp()
 
-    def decode_noise(self, L: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-        """L_norm (B, 1, H, W) and standard-normal noise (:meth:`latent_shape`) → ab_norm (B, 2, H, W)."""
-        skips = self.encode(L)
+    def decode_noise(self, L: torch.Tensor, noise: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
+        """L_norm (B, 1, H, W) and standard-normal noise (:meth:`latent_shape`) [+ hints] → ab_norm (B, 2, H, W)."""
+        skips = self.encode(L, hints)
         return self.decode(skips, self.prior_latent(skips, noise), L.shape[-2:])
 
     @torch.no_grad()
     def sample(self, L: torch.Tensor, n_samples: int = 1, temperature: float = 1.0,
-               generator: torch.Generator | None = None) -> torch.Tensor:
+               generator: torch.Generator | None = None, hints: torch.Tensor | None = None) -> torch.Tensor:
         """Draw ``n_samples`` colourings from the prior: (B, 1, H, W) → (B, n_samples, 2, H, W).
 
         ``temperature`` scales the prior's standard deviation (0 → the prior mean every time).
         The regression model (latent_dim=0) returns ``n_samples`` identical outputs.
         """
-        skips = self.encode(L)
+        skips = self.encode(L, hints)
         outs = []
         for _ in range(n_samples):
             z = None

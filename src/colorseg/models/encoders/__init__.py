@@ -20,13 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from colorseg.errors import ConfigError
-from colorseg.models.encoders.base import Encoder, adapt_input_conv
+from colorseg.models.encoders.base import Encoder, adapt_input_conv, extend_input_conv
 from colorseg.models.encoders.efficientnet import EfficientNetLiteEncoder
 from colorseg.models.encoders.unet_encoder import UNetEncoder
 from colorseg.models.encoders.vgg import VGG16Encoder
 
 __all__ = ["ENCODERS", "ENCODER_WEIGHTS", "Encoder", "EncoderOptions", "EncoderSpec", "adapt_input_conv",
-           "build_encoder"]
+           "build_encoder", "extend_input_conv"]
 
 ENCODER_WEIGHTS = ("imagenet", "none")
 

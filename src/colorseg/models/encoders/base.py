@@ -31,6 +31,11 @@ class Encoder(nn.Module):
         """Stride of the deepest feature: inputs are padded to a multiple of it."""
         return self.strides[-1]
 
+    @property
+    def input_conv(self) -> nn.Conv2d:  # pragma: no cover - abstract
+        """The first convolution, the one that reads the input channels."""
+        raise NotImplementedError
+
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -55,6 +60,22 @@ def adapt_first_conv(conv: nn.Conv2d, in_channels: int) -> nn.Conv2d:
     if in_channels != conv.in_channels:
         conv.weight = nn.Parameter(adapt_input_conv(conv.weight.detach(), in_channels))
         conv.in_channels = in_channels
+    return conv
+
+
+def extend_input_conv(conv: nn.Conv2d, extra_channels: int) -> nn.Conv2d:
+    """Append ``extra_channels`` zero-initialised input channels to a convolution, in place (same
+    module and state-dict keys, existing weights and bias kept): at first the new inputs have no
+    effect, so the network computes exactly what it did before for any values on them."""
+    if extra_channels < 0:
+        raise ConfigError(f"extra input channels must be >= 0, got {extra_channels}")
+    if extra_channels and conv.groups != 1:
+        raise ConfigError("cannot add input channels to a grouped first convolution")
+    if extra_channels:
+        w = conv.weight.detach()
+        zeros = w.new_zeros(w.shape[0], extra_channels, *w.shape[2:])
+        conv.weight = nn.Parameter(torch.cat([w, zeros], 1))
+        conv.in_channels += extra_channels
     return conv
 
 

@@ -84,6 +84,10 @@ class EfficientNetLiteEncoder(Encoder):
         self.mean = per_channel(MEAN, in_channels)
         self.std = per_channel(STD, in_channels)
 
+    @property
+    def input_conv(self) -> nn.Conv2d:
+        return self._conv_stem
+
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         features: list[torch.Tensor] = []
         h = self.act(self._bn0(self._conv_stem(x)))

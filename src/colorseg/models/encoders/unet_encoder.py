@@ -29,6 +29,10 @@ class UNetEncoder(Encoder):
         self.mean = (0.5,) * in_channels
         self.std = (0.25,) * in_channels
 
+    @property
+    def input_conv(self) -> nn.Conv2d:
+        return self.inc[0]
+
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         features = [self.inc(x)]
         for down in self.downs:

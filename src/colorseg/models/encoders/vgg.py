@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+from torch import nn
 
 from colorseg.models.backbones.vgg import FEATURES, MEAN, STD, VGGFeatureStack, vgg16
 from colorseg.models.encoders.base import Encoder, adapt_first_conv, per_channel
@@ -32,6 +33,10 @@ class VGG16Encoder(Encoder):
         self.strides = tuple(FEATURES[n][2] for n in FEATURE_NAMES)
         self.mean = per_channel(MEAN, in_channels)
         self.std = per_channel(STD, in_channels)
+
+    @property
+    def input_conv(self) -> nn.Conv2d:
+        return self.features[0]
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         features: list[torch.Tensor] = []
