@@ -134,11 +134,10 @@ def run_demo(output: Path, quick: bool = False) -> Path:
         index.link(path.relative_to(output).as_posix(), f"comparison: {title}")
     index.section("Several plausible colours")
     index.text("Circles in the synthetic set are red or blue at random with the same lightness, so the gray "
-               "input cannot tell which. The regression baseline settles on one dull in-between colour; the "
-               "VAE's samples vary from circle to circle and sample to sample. At this demo's size (about 200 "
-               "training images, a few minutes) they do not reliably reach both colours: the VAE needs about "
-               "3,000 images for that, which the slow test tests/colorize/test_ambiguous_colours.py measures "
-               "with thresholds.")
+               "input cannot tell which. The regression baseline settles on one dull in-between colour; a VAE "
+               "trained long enough on enough images samples red or blue. This demo's small VAE (about 200 "
+               "training images, a short run to keep the demo quick) mostly settles on one colour too: the slow "
+               "test tests/colorize/test_ambiguous_colours.py measures the claim on 3,000 images with thresholds.")
     index.figure(ambiguity_figure(vae_ckpt, runs["colorize-regression"] / "checkpoints" / "last.ckpt"), "")
     index.section("Real photos")
     index.text("scikit-image's bundled colour photos, converted to gray and colourised by the built-in model "
