@@ -2,6 +2,7 @@
 
     python benchmarks/colorize_ablation.py --variants regression vae_global [--steps 400] [--threads 1]
     python benchmarks/colorize_ablation.py --variants vae_spatial_176 --steps 165   # same CPU time at 176 px
+    python benchmarks/colorize_ablation.py --variants vae_spatial_224 --steps 120   # and at 224 px
     python benchmarks/colorize_ablation.py --table      # print the markdown table from the JSONs
 
 Every variant is ``configs/colorize/default.yaml`` with a few overrides (:data:`VARIANTS`),
@@ -39,6 +40,9 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {
                             ["--model.encoder=unet", "--model.encoder_weights=none", "--model.base_width=32"]),
     "vae_spatial_176": (("VAE, spatial latent, Lite0, 176 px working resolution (run with fewer steps: about "
                         "the CPU time of 400 steps at 128 px)"), ["--data.image_size=176"]),
+    "vae_spatial_224": (("VAE, spatial latent, Lite0, 224 px working resolution (run with fewer steps: about "
+                         "the CPU time of 400 steps at 128 px; run alone, so its s/step is lower than in a pair)"),
+                        ["--data.image_size=224"]),
     "gray": ("reference, not a candidate: ab = 0, nothing trained (the gray floor)", ["--model.kind=gray"]),
     "vae_spatial_no_perceptual": ("VAE, spatial latent, Lite0, no perceptual loss",
                                   ["--model.perceptual_weight=0"]),
@@ -106,7 +110,8 @@ def render_table() -> str:
         best = "" if r.get("best_of_n_psnr") is None else f"{r['best_of_n_psnr']:.2f}"
         mean = "" if r.get("mean_sample_psnr") is None else f"{r['mean_sample_psnr']:.2f}"
         cost = ("", "") if r["variant"] in REFERENCES else (f"{r['seconds_per_step']:.2f}", str(r["steps"]))
-        rows.append(f"| {name}: {r['description']} | {r['psnr']:.2f} | {r['colorfulness']:.1f} "
+        description = VARIANTS[r["variant"]][0] if r["variant"] in VARIANTS else r["description"]
+        rows.append(f"| {name}: {description} | {r['psnr']:.2f} | {r['colorfulness']:.1f} "
                     f"({r['gt_colorfulness']:.1f}) | {r['delta_colorfulness']:.1f} | {kid} | {mean} | {best} | "
                     f"{cost[0]} | {cost[1]} |")
     threads = sorted({r["threads"] for r in results}, key=str)
