@@ -18,9 +18,6 @@ blue→red axis), circle chroma 39.
 
 from __future__ import annotations
 
-import warnings
-
-import lightning.pytorch as pl
 import numpy as np
 import pytest
 import torch
@@ -29,6 +26,7 @@ from colorseg.data.color_sources import SYN_CIRCLE_BLUE, SYN_CIRCLE_RED
 from colorseg.data.lab import rgb_to_lab_norm
 from colorseg.training.color_datamodule import ColorizationDataModule
 from colorseg.training.colorizer_module import ColorizerModule
+from tests.conftest import train_synthetic_colorizer
 
 RED, BLUE = np.array(SYN_CIRCLE_RED[1:]), np.array(SYN_CIRCLE_BLUE[1:])  # ab (Lab units)
 AB = 110.0  # ab_norm → Lab units
@@ -40,31 +38,9 @@ REG_STEPS = 300
 
 
 def train(kind: str, steps: int, seed: int = 0) -> tuple[ColorizerModule, ColorizationDataModule]:
-    """A small ``kind`` model trained for ``steps`` optimizer steps on the synthetic set, on one
-    thread: CPU kernels with several threads sum in another order, and the VAE's latent takes over
-    late enough (steps 1,400–1,600) that such differences moved the figures (2 threads: 54 % of
-    images with both colours instead of 89 %)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return _train(kind, steps, seed)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _train(kind: str, steps: int, seed: int) -> tuple[ColorizerModule, ColorizationDataModule]:
-    pl.seed_everything(seed, workers=True, verbose=False)
-    dm = ColorizationDataModule(source="synthetic", num_images=3000, synthetic_size=SIZE, image_size=SIZE,
-                                max_zoom=1.0, batch_size=16, val_fraction=0.0, test_fraction=0.01, seed=seed)
-    module = ColorizerModule(kind=kind, latent_dim=4, base_width=8, depth=2, posterior_width=8, image_size=SIZE,
-                             perceptual_weight=0.0, lr=1e-2, scheduler="none", kl_warmup_steps=100)
-    trainer = pl.Trainer(accelerator="cpu", devices=1, max_steps=steps, logger=False, enable_checkpointing=False,
-                         enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
-                         num_sanity_val_steps=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        trainer.fit(module, datamodule=dm)
-    return module.eval(), dm
+    """A small ``kind`` model trained for ``steps`` steps on the synthetic set, on one thread
+    (:func:`tests.conftest.train_synthetic_colorizer`)."""
+    return train_synthetic_colorizer(kind, steps, seed, size=SIZE, test_fraction=0.01)
 
 
 @torch.no_grad()

@@ -22,7 +22,7 @@ from colorseg.models.cvae import ConditionalVAE, CVAEConfig
 from colorseg.models.padding import pad_to_multiple
 from colorseg.training.colorizer_module import VAL_HINT_PATCH, VAL_HINTS, ColorizerModule
 from colorseg.training.hints import render_hints, sample_hint_patches
-from tests.conftest import perturb_weights, save_module_checkpoint
+from tests.conftest import perturb_weights, save_module_checkpoint, train_synthetic_colorizer
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "colorize"
 TINY = str(CONFIGS / "synthetic_tiny.yaml")
@@ -390,32 +390,9 @@ def test_cli_fit_and_predict_with_hints(hint_run: Path, tmp_path: Path, capsys) 
 # ---------------------------------------------------------------------------- learning
 
 def _train_hint_model(kind: str, steps: int, seed: int = 0):
-    """A small hint model trained through the real path (``ColorizerModule`` under a Lightning
-    ``Trainer``) on the ambiguous synthetic set, on one thread (see test_ambiguous_colours)."""
-    import warnings
-
-    import lightning.pytorch as pl
-
-    from colorseg.training.color_datamodule import ColorizationDataModule
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        pl.seed_everything(seed, workers=True, verbose=False)
-        dm = ColorizationDataModule(source="synthetic", num_images=3000, synthetic_size=24, image_size=24,
-                                    max_zoom=1.0, batch_size=16, val_fraction=0.0, test_fraction=0.02, seed=seed)
-        module = ColorizerModule(kind=kind, latent_dim=4, base_width=8, depth=2, posterior_width=8, image_size=24,
-                                 perceptual_weight=0.0, lr=1e-2, scheduler="none", kl_warmup_steps=100, hints=True,
-                                 hint_max_patch=5)
-        trainer = pl.Trainer(accelerator="cpu", devices=1, max_steps=steps, logger=False, enable_checkpointing=False,
-                             enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
-                             num_sanity_val_steps=0)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            trainer.fit(module, datamodule=dm)
-    finally:
-        torch.set_num_threads(threads)
-    return module.eval(), dm
+    """A small hint model trained through the real path on the ambiguous synthetic set, on one
+    thread (:func:`tests.conftest.train_synthetic_colorizer`)."""
+    return train_synthetic_colorizer(kind, steps, seed, size=24, test_fraction=0.02, hints=True, hint_max_patch=5)
 
 
 def circle_a_with_hints(colorizer: Colorizer, dm) -> np.ndarray:
