@@ -158,10 +158,7 @@ class ColorizerModule(pl.LightningModule):
         # loss arithmetic in float32 also under bf16 autocast (bf16 rounding made small KLs negative)
         f32 = {k: v.float() for k, v in out.items()}
         weights = self.ab_weights if hp.rarity_weighting else None
-        if "ab_logits" in out:
-            terms = {"recon": bin_classification_loss(f32["ab_logits"], ab, weights)}
-        else:
-            terms = {"recon": recon_loss(f32["ab"], ab, hp.recon, weights)}
+        terms = {"recon": self._recon(f32.get("ab_logits"), f32["ab"], ab, weights)}
         loss = terms["recon"]
         if "prior_ab" in out:
             terms["prior_recon"] = self._prior_recon(f32, ab, hints, weights)
@@ -199,10 +196,17 @@ class ColorizerModule(pl.LightningModule):
         hinted = hints[:, 2].flatten(1).amax(1) > 0
         if not bool(hinted.any()):
             return f32["prior_ab"].sum() * 0.0  # keeps the graph (DDP: every parameter gets a gradient)
-        fraction = hinted.float().mean()
-        if "prior_ab_logits" in f32:
-            return fraction * bin_classification_loss(f32["prior_ab_logits"][hinted], ab[hinted], weights)
-        return fraction * recon_loss(f32["prior_ab"][hinted], ab[hinted], self.hparams.recon, weights)
+        logits = f32.get("prior_ab_logits")
+        logits = None if logits is None else logits[hinted]
+        return hinted.float().mean() * self._recon(logits, f32["prior_ab"][hinted], ab[hinted], weights)
+
+    def _recon(self, logits: torch.Tensor | None, ab_pred: torch.Tensor, ab: torch.Tensor,
+               weights: torch.Tensor | None) -> torch.Tensor:
+        """The reconstruction term: cross-entropy over ab bins for the classification head
+        (``logits`` given), else L1/Huber on ab (``hparams.recon``); rarity ``weights`` or None."""
+        if logits is not None:
+            return bin_classification_loss(logits, ab, weights)
+        return recon_loss(ab_pred, ab, self.hparams.recon, weights)
 
     def training_step(self, batch: dict, batch_idx: int):
         if self.net is None:
