@@ -36,9 +36,11 @@ from segment import run, run_measured, write_json
 
 from colorseg.metrics.registry import COLORIZATION_METRICS
 
-CONFIGS = {"default": "default.yaml", "vae": "bsds500.yaml", "regression": "bsds500_regression.yaml",
+CONFIGS = {"default": "default.yaml", "default_hints": "default.yaml", "vae": "bsds500.yaml", "regression": "bsds500_regression.yaml",
            "no_perceptual": "bsds500_no_perceptual.yaml", "gray": "bsds500_gray.yaml",
            "regression_rarity": "bsds500_regression_rarity.yaml"}
+# models trained with the built-in recipe (default.yaml: fixed steps, best validation PSNR)
+BUILTIN_RECIPES = ("default", "default_hints")
 # metrics.json keys copied into results/colorize_<model>.json (meanings: colorseg.evaluation.colorization).
 KEYS = (*COLORIZATION_METRICS, "feature_distribution_note")
 
@@ -63,13 +65,15 @@ def bench_model(model: str, minutes: float, data_root: Path, samples: int) -> di
     budget = f"00:00:{int(minutes):02d}:{int(minutes * 60) % 60:02d}"
     fit = cmd + ["fit", "-c", f"configs/colorize/{CONFIGS[model]}", "--run_dir", str(run_dir), "--overwrite=true",
                  f"--data.root={data_root / 'bsds500'}", "--trainer.enable_progress_bar=false"]
-    if model == "default":  # the built-in model's recipe: fixed steps, pooled with the ImageNet sample
+    if model in BUILTIN_RECIPES:  # the built-in model's recipe: fixed steps, pooled with the ImageNet sample
         fit.append(f"--data.extra_train_roots=[{data_root / 'imagenet1k_sample' / 'images'}]")
+        if model == "default_hints":  # the same recipe, trained with simulated colour hints
+            fit.append("--model.hints=true")
     elif model != "gray":
         fit.append(f"--trainer.max_time={budget}")
     fit_s, peak = run_measured(fit, HERE / "runs" / f"colorize_{model}_fit.log")
     # the built-in model is the checkpoint chosen on validation PSNR; the others' last one
-    ckpt = run_dir / "checkpoints" / ("best.ckpt" if model == "default" else "last.ckpt")
+    ckpt = run_dir / "checkpoints" / ("best.ckpt" if model in BUILTIN_RECIPES else "last.ckpt")
     run(cmd + ["test", "--ckpt", str(ckpt), "--output", str(run_dir / "test"), "--samples", str(samples),
                f"--data.root={data_root / 'bsds500'}"], HERE / "runs" / f"colorize_{model}_test.log")
     metrics = json.loads((run_dir / "test" / "metrics.json").read_text())
@@ -78,10 +82,10 @@ def bench_model(model: str, minutes: float, data_root: Path, samples: int) -> di
     photo = min((data_root / "bsds500" / "images" / "test").glob("*.jpg"))
     config = yaml.safe_load((REPO / "configs" / "colorize" / CONFIGS[model]).read_text())
     split = ("BSDS500 train+val + ImageNet sample (100 held out for validation) → BSDS500 test (200)"
-             if model == "default" else "train+val (280 train / 20 val) → test (200)")
+             if model in BUILTIN_RECIPES else "train+val (280 train / 20 val) → test (200)")
     result = {"tool": f"colorseg {model}", "dataset": "bsds500", "model": model, "checkpoint": ckpt.name,
               "split": split, "working_resolution": config["data"]["image_size"],
-              "budget_seconds": 0 if model in ("gray", "default") else minutes * 60,
+              "budget_seconds": 0 if model in ("gray", *BUILTIN_RECIPES) else minutes * 60,
               "max_steps": config["trainer"].get("max_steps"), "wall_seconds": fit_s,
               "threads": os.environ.get("OMP_NUM_THREADS"),
               "train_images_per_s": throughput["images_per_s"], "steps": throughput["steps"],
