@@ -446,3 +446,22 @@ def test_hint_vae_follows_red_and_blue_hints() -> None:
     assert red > 35 and blue < 25 and red - blue > 25, (red, blue, none)
     assert float(((a[:, 0] - a[:, 1]) > 20).mean()) >= 0.75
     assert blue < none < red
+
+
+def test_prior_reconstruction_is_not_rarity_weighted() -> None:
+    """Rarity weights apply to the posterior path's reconstruction only: the prior-mean term is the
+    plain loss (weighted, it made the hint-free output a saturated average; see _prior_recon)."""
+    from colorseg.losses.ab_regression import AB_BINS, recon_loss
+
+    module = ColorizerModule(hints=True, hint_zero_prob=0.0, base_width=4, depth=2, latent_dim=2,
+                             posterior_width=4, perceptual_weight=0, rarity_weighting=True)
+    module.log = lambda *a, **k: None
+    module.ab_weights.copy_(torch.linspace(0.1, 5.0, AB_BINS * AB_BINS))  # far from uniform
+    torch.manual_seed(0)
+    rgb = torch.rand(2, 3, 16, 16)
+    terms, out = module._common_step({"rgb": rgb}, "train")
+    ab = rgb_to_lab_norm(rgb)[1]
+    plain = recon_loss(out["prior_ab"].float(), ab, "l1", None)
+    weighted = recon_loss(out["prior_ab"].float(), ab, "l1", module.ab_weights)
+    assert torch.allclose(terms["prior_recon"], plain) and not torch.allclose(plain, weighted)
+    assert torch.allclose(terms["recon"], recon_loss(out["ab"].float(), ab, "l1", module.ab_weights))

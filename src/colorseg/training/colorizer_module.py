@@ -161,7 +161,7 @@ class ColorizerModule(pl.LightningModule):
         terms = {"recon": self._recon(f32.get("ab_logits"), f32["ab"], ab, weights)}
         loss = terms["recon"]
         if "prior_ab" in out:
-            terms["prior_recon"] = self._prior_recon(f32, ab, hints, weights)
+            terms["prior_recon"] = self._prior_recon(f32, ab, hints)
             loss = loss + hp.hint_prior_weight * terms["prior_recon"]
         if "post_mu" in out:
             kl = kl_with_free_bits(kl_diag_gaussians(f32["post_mu"], f32["post_logvar"], f32["prior_mu"],
@@ -183,10 +183,13 @@ class ColorizerModule(pl.LightningModule):
         out["L"] = L
         return terms, out
 
-    def _prior_recon(self, f32: dict[str, torch.Tensor], ab: torch.Tensor, hints: torch.Tensor,
-                     weights: torch.Tensor | None) -> torch.Tensor:
+    def _prior_recon(self, f32: dict[str, torch.Tensor], ab: torch.Tensor, hints: torch.Tensor) -> torch.Tensor:
         """Hint VAEs: the reconstruction loss of the inference path (decoded at the prior mean of
-        p(z | L, hints)) over the images that have hints, times their fraction of the batch.
+        p(z | L, hints)) over the images that have hints, times their fraction of the batch. Never
+        rarity-weighted: the prior mean answers an ambiguous question (a few hints leave most of
+        the image open), and rarity weights turn that answer into a saturated average. With them,
+        the built-in recipe's hint-free validation output went from colourfulness 24 / 22.7 dB (no
+        hints in training) to 42 / 19.4 dB after 295 steps; the posterior path keeps them.
 
         Without it the decoder takes every colour from the posterior's z in training and learns to
         ignore the hints, and the prior, trained by the KL alone, learns to read them too slowly:
@@ -198,7 +201,7 @@ class ColorizerModule(pl.LightningModule):
             return f32["prior_ab"].sum() * 0.0  # keeps the graph (DDP: every parameter gets a gradient)
         logits = f32.get("prior_ab_logits")
         logits = None if logits is None else logits[hinted]
-        return hinted.float().mean() * self._recon(logits, f32["prior_ab"][hinted], ab[hinted], weights)
+        return hinted.float().mean() * self._recon(logits, f32["prior_ab"][hinted], ab[hinted], None)
 
     def _recon(self, logits: torch.Tensor | None, ab_pred: torch.Tensor, ab: torch.Tensor,
                weights: torch.Tensor | None) -> torch.Tensor:
