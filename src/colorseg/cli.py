@@ -15,6 +15,9 @@
     colorseg report RUN_DIR [--output report.html]
     colorseg compare RUN_DIR RUN_DIR ... [--output comparison.html]
     colorseg demo [--output DIR] [--quick]
+    colorseg data convert --from coco|labelme|cvat|voc|rgb|binary SRC --output ROOT [--images DIR]
+                      [--classes a,b,c] [--palette FILE] [--link] [--overwrite] [...]
+    colorseg data export-coco MASK_DIR --images DIR --classes background,a,b --output preds.json
 
 ``colorize`` without ``--ckpt`` uses the built-in model (``colorize-default``, shipped in the
 package); ``--ckpt`` may be an http(s) URL, downloaded once into torch.hub's cache and checked
@@ -185,6 +188,67 @@ def _check_predict_hints(colorizer, hints: list, args: argparse.Namespace) -> No
         raise ConfigError(f"--hints {args.hints} for {args.input}: {exc}") from exc
 
 
+#: ``data convert`` choices, kept here so that building the parser imports nothing heavy
+#: (tests check them against colorseg.formats: FORMATS, coco.CROWD_MODES, palette.UNKNOWN_MODES)
+CONVERT_FORMATS = ("coco", "labelme", "cvat", "voc", "rgb", "binary")
+CROWD_MODES = ("class", "ignore")
+UNKNOWN_COLOR_MODES = ("error", "ignore")
+
+
+def _add_convert_parsers(cmds) -> None:
+    """``data convert`` and ``data export-coco`` (colorseg.formats)."""
+    conv = cmds.add_parser("convert", help="annotations (COCO, labelme, CVAT, VOC, RGB, binary) → colorseg's folder "
+                                           "layout (images/, masks/, colorseg.yaml)")
+    conv.add_argument("--from", dest="fmt", required=True, choices=CONVERT_FORMATS, help="annotation format of SRC")
+    conv.add_argument("src", metavar="SRC", help="COCO JSON / CVAT XML file, labelme JSON file or folder, or a "
+                                                 "folder of masks (voc, rgb, binary)")
+    conv.add_argument("--output", required=True, metavar="ROOT", help="folder to create (written atomically)")
+    conv.add_argument("--images", default=None, metavar="DIR", help="folder of the images (see README for defaults)")
+    conv.add_argument("--classes", default=None, metavar="A,B,C",
+                      help="class names in index order, class 0 first (labelme, voc, binary)")
+    conv.add_argument("--palette", default=None, metavar="FILE",
+                      help="rgb: colour → class file (R G B name lines, CSV, JSON, labelmap.txt) or 'voc'")
+    conv.add_argument("--crowd", default=None, choices=CROWD_MODES,
+                      help="coco: paint iscrowd regions with their class (default) or the ignore index")
+    conv.add_argument("--unknown-colors", default=None, choices=UNKNOWN_COLOR_MODES,
+                      help="rgb: colours not in the palette are an error (default) or the ignore index")
+    conv.add_argument("--ignore-names", default=None, metavar="A,B", help="rgb: palette names that mean 'ignore'")
+    conv.add_argument("--threshold", type=int, default=None,
+                      help="binary: value >= THRESHOLD is foreground (for JPEG-compressed 0/255 masks)")
+    conv.add_argument("--mask-suffix", default=None, metavar="SUFFIX",
+                      help="voc, rgb, binary: mask stem = image stem + SUFFIX (e.g. CamVid's _L)")
+    conv.add_argument("--link", action="store_true", help="hard-link images instead of copying them")
+    conv.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
+    exp = cmds.add_parser("export-coco", help="label masks (e.g. segment predict output) → COCO JSON with RLE masks, "
+                                              "for correction in CVAT")
+    exp.add_argument("mask_dir", metavar="MASK_DIR", help="label PNGs: MASK_DIR/<rel>/<stem>.png per image")
+    exp.add_argument("--images", required=True, metavar="DIR", help="the images the masks belong to (recursive)")
+    exp.add_argument("--classes", required=True, metavar="A,B,C", help="all class names in index order, class 0 first")
+    exp.add_argument("--output", required=True, metavar="FILE.json")
+
+
+def _run_convert(args: argparse.Namespace) -> int:
+    """Run ``data convert`` / ``data export-coco``."""
+    if args.command == "export-coco":
+        from colorseg.formats.coco import export_coco
+
+        counts = export_coco(args.mask_dir, args.images, args.classes, args.output)
+        print(f"wrote {args.output}: {counts['images']} images, {counts['annotations']} annotations (one RLE per "
+              f"class per image), {counts['categories']} categories")
+        return 0
+    from colorseg.formats.convert import convert
+
+    ignore_names = [n.strip() for n in args.ignore_names.split(",")] if args.ignore_names is not None else None
+    summary = convert(args.fmt, args.src, args.output, args.images, classes=args.classes, palette=args.palette,
+                      crowd=args.crowd, unknown_colors=args.unknown_colors, ignore_names=ignore_names,
+                      threshold=args.threshold, mask_suffix=args.mask_suffix, link=args.link,
+                      overwrite=args.overwrite)
+    for warning in summary.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(summary.describe())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="colorseg", description=__doc__.split("\n")[0])
     tasks = parser.add_subparsers(dest="task", required=True)
@@ -262,6 +326,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = tasks.add_parser("demo", help="train and evaluate on built-in synthetic data")
     demo.add_argument("--output", default="runs/demo")
     demo.add_argument("--quick", action="store_true", help="tiny settings, for smoke tests")
+    data = tasks.add_parser("data", help="annotation import (convert) and export (export-coco)")
+    _add_convert_parsers(data.add_subparsers(dest="command", required=True))
     return parser
 
 
@@ -322,6 +388,8 @@ def main(argv: list[str] | None = None) -> int:
 
             print(f"comparison: {make_comparison(args.run_dirs, args.output)}")
             return 0
+        if args.task == "data" and command in ("convert", "export-coco"):
+            return _run_convert(args)
         if args.task == "demo":
             from colorseg.demo import run_demo
 
