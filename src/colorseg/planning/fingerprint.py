@@ -100,13 +100,6 @@ class Fingerprint:
         """The masks hold exactly the values 0 and 255 (binary masks saved as 0/255)."""
         return set(self.value_counts) == {0, 255}
 
-    def split(self, name: str) -> SplitFingerprint | None:
-        return self.splits.get(name)
-
-    @property
-    def all_images(self) -> int:
-        return sum(s.n_images for s in self.splits.values())
-
 
 # ------------------------------------------------------------------------------------ listing
 
