@@ -1,5 +1,6 @@
 """Dependency direction (docs: STYLE.md): evaluation, inference, checkpoint and reports rebuild
-models through ``colorseg.checkpoint`` and never pull in Lightning or the training code."""
+models through ``colorseg.checkpoint`` and never pull in Lightning or the training code; planning
+(``colorseg segment plan``) writes configs without them (only ``fit`` trains)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 
 import colorseg
 
-PACKAGES = ("checkpoint", "evaluation", "inference", "reports")
+PACKAGES = ("checkpoint", "evaluation", "inference", "reports", "planning")
 
 
 def _modules(package: str) -> list[str]:

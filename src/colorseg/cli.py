@@ -1,5 +1,7 @@
 """Command line: argument parsing only; every command calls a typed function.
 
+    colorseg segment  plan ROOT --minutes M [--source folder|camvid|isbi2012] [--output plan.yaml]
+                      [--memory-gb G] [--class-names NAME ...] [--threads N]
     colorseg segment  fit -c CONFIG [--trainer.max_epochs=5 --data.root=DIR ...]
     colorseg segment  cv --folds 5 --output DIR -c CONFIG [fit arguments ...]
     colorseg segment  test --ckpt PATH [PATH ...] [--split test] [--output DIR] [--data.KEY=VALUE ...]
@@ -127,6 +129,28 @@ def _test_summary(metrics: dict, output: Path) -> int:
         print(f"warning: not a held-out score: {metrics['selection_note']}", file=sys.stderr)
     print(f"wrote {output / 'metrics.json'} and {output / 'per_image.csv'}")
     return 0
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from colorseg.planning import plan_segmentation
+
+    result = plan_segmentation(args.root, args.minutes, source=args.source, output=args.output,
+                               memory_gb=args.memory_gb, class_names=args.class_names, threads=args.threads)
+    print(result.summary)
+    return 0
+
+
+def _add_plan_parser(cmds) -> None:
+    plan = cmds.add_parser("plan", help="write a commented training config planned from the data and a time budget")
+    plan.add_argument("root", metavar="ROOT", help="data folder")
+    plan.add_argument("--minutes", type=float, required=True, help="training budget in minutes (trainer.max_time)")
+    plan.add_argument("--source", default="folder", choices=["folder", "camvid", "isbi2012"],
+                      help="data layout (default: folder, ROOT/images + ROOT/masks)")
+    plan.add_argument("--output", default="plan.yaml", help="config to write (default: plan.yaml)")
+    plan.add_argument("--memory-gb", type=float, default=None, help="memory training may use (default: this machine's)")
+    plan.add_argument("--class-names", nargs="+", default=None, metavar="NAME", help="one name per class label")
+    plan.add_argument("--threads", type=int, default=None,
+                      help="CPU threads training will use, for the time estimates (default: OMP_NUM_THREADS or all)")
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -258,6 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmds.add_parser("fit", help="train (LightningCLI arguments: -c CONFIG, --trainer.*, --model.*, "
                                     "--data.*, --run_dir, --ckpt_path last)", add_help=False)
         if task == "segment":
+            _add_plan_parser(cmds)
             cmds.add_parser("cv", help="k-fold cross-validation with a fixed test set and the fold ensemble "
                                        "(--folds K --output DIR, then fit arguments)", add_help=False)
         test = cmds.add_parser("test", help="evaluate a checkpoint → metrics.json, per_image.csv")
@@ -372,6 +397,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         if command == "predict":
             return _predict(args)
+        if command == "plan":
+            return _plan(args)
         if args.task == "export":
             from colorseg.inference.export import export_model
 
