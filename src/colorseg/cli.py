@@ -15,6 +15,8 @@
     colorseg report RUN_DIR [--output report.html]
     colorseg compare RUN_DIR RUN_DIR ... [--output comparison.html]
     colorseg demo [--output DIR] [--quick]
+    colorseg data check ROOT [--task segment|colorize|auto] [--source folder|camvid|isbi2012|bsds500]
+                      [--output data-check/report.html] [--max-overlays 3] [--near-threshold 4]
 
 ``colorize`` without ``--ckpt`` uses the built-in model (``colorize-default``, shipped in the
 package); ``--ckpt`` may be an http(s) URL, downloaded once into torch.hub's cache and checked
@@ -22,6 +24,9 @@ against ``--sha256``. ``colorize test --input DIR`` evaluates on every colour ph
 ``colorize predict FILE --hints HINTS.json`` gives a model trained with ``--model.hints=true``
 colour hints for that one image: a JSON list of ``{"x": 10, "y": 20, "rgb": [200, 30, 30]}``
 (pixel column, row; colour 0..255 ints or 0..1 floats; see colorseg.inference.hints).
+
+``data check`` writes an HTML page, ``check.json`` beside it (and ``palette.txt`` for colour
+masks) and exits 0 when the data is clean, 1 with warnings, 2 with errors.
 
 User errors (bad files, configs, checkpoints) print one clear line and exit with status 2.
 """
@@ -185,6 +190,37 @@ def _check_predict_hints(colorizer, hints: list, args: argparse.Namespace) -> No
         raise ConfigError(f"--hints {args.hints} for {args.input}: {exc}") from exc
 
 
+DATA_CHECK_OUTPUT = "data-check/report.html"
+
+
+def add_data_check_parser(cmds) -> None:
+    """``colorseg data check ROOT``: the data doctor (defaults as in colorseg.data.doctor)."""
+    check = cmds.add_parser("check", help=(
+        "diagnose a data set before training: HTML page + check.json; exit status 0 clean, 1 warnings, 2 errors"))
+    check.add_argument("root", metavar="ROOT", help="data folder (layouts: see the README)")
+    check.add_argument("--task", dest="data_task", default="auto", choices=["auto", "segment", "colorize"],
+                       help="default: recognised from the folders")  # dest: "task" is the command group
+    check.add_argument("--source", default=None, choices=["folder", "camvid", "isbi2012", "bsds500"],
+                       help="layout (default: recognised from the folders)")
+    check.add_argument("--output", default=DATA_CHECK_OUTPUT,
+                       help=f"HTML page; check.json (and palette.txt) go next to it (default: {DATA_CHECK_OUTPUT})")
+    check.add_argument("--max-overlays", type=int, default=3, metavar="N", help="overlays shown per class")
+    check.add_argument("--near-threshold", type=int, default=4, metavar="BITS",
+                       help="perceptual-hash distance (of 64 bits) up to which images count as copies")
+
+
+def _data_check(args: argparse.Namespace) -> int:
+    from colorseg.data.doctor.summary import print_summary
+    from colorseg.reports.data_check_report import run_data_check
+
+    check = run_data_check(args.root, args.output, task=args.data_task, source=args.source,
+                           max_overlays=args.max_overlays, near_threshold=args.near_threshold)
+    print_summary(check)
+    extra = " and palette.txt" if check.palette else ""
+    print(f"wrote {args.output}, {Path(args.output).parent / 'check.json'}{extra}")
+    return check.exit_status
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="colorseg", description=__doc__.split("\n")[0])
     tasks = parser.add_subparsers(dest="task", required=True)
@@ -259,6 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare = tasks.add_parser("compare", help="compare runs of one task on one test set (HTML + CSV)")
     compare.add_argument("run_dirs", nargs="+")
     compare.add_argument("--output", default="comparison.html")
+    data = tasks.add_parser("data", help="data tools (check: diagnose a data set before training)")
+    add_data_check_parser(data.add_subparsers(dest="command", required=True))
     demo = tasks.add_parser("demo", help="train and evaluate on built-in synthetic data")
     demo.add_argument("--output", default="runs/demo")
     demo.add_argument("--quick", action="store_true", help="tiny settings, for smoke tests")
@@ -306,6 +344,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         if command == "predict":
             return _predict(args)
+        if args.task == "data" and command == "check":
+            return _data_check(args)
         if args.task == "export":
             from colorseg.inference.export import export_model
 
