@@ -216,8 +216,9 @@ def _data_check(args: argparse.Namespace) -> int:
     check = run_data_check(args.root, args.output, task=args.data_task, source=args.source,
                            max_overlays=args.max_overlays, near_threshold=args.near_threshold)
     print_summary(check)
-    extra = " and palette.txt" if check.palette else ""
-    print(f"wrote {args.output}, {Path(args.output).parent / 'check.json'}{extra}")
+    folder = Path(args.output).parent
+    extra = f" and {folder / 'palette.txt'}" if check.palette else ""
+    print(f"wrote {args.output}, {folder / 'check.json'}{extra}")
     return check.exit_status
 
 

@@ -89,3 +89,21 @@ def write_photos(root: Path, n: int = 6, gray: tuple[int, ...] = ()) -> Path:
     for i in range(n):
         save(root / "photos" / f"p{i}.png", gray_photo(100 + i) if i in gray else photo(100 + i))
     return root
+
+
+def write_messy_folder(root: Path) -> Path:
+    """The README's example: 8 binary (0/255) pairs with planted problems (an image without mask, a
+    mask without image, a corrupt image, an empty mask, one image copied into the val split)."""
+    import shutil
+
+    root = write_folder(root, n=8, values=(0, 255))
+    (root / "masks" / "s3.png").unlink()
+    save(root / "masks" / "old_7.png", label_mask(7, values=(0, 255)))
+    (root / "images" / "s5.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    save(root / "masks" / "s6.png", np.zeros((48, 64), np.uint8))
+    shutil.copy(root / "images" / "s0.png", root / "images" / "s0_copy.png")
+    shutil.copy(root / "masks" / "s0.png", root / "masks" / "s0_copy.png")
+    (root / "splits").mkdir()
+    (root / "splits" / "train.txt").write_text("s0\ns1\ns2\ns4\ns5\ns6\n")
+    (root / "splits" / "val.txt").write_text("s0_copy\ns7\n")
+    return root

@@ -84,6 +84,17 @@ def test_rgb_masks_are_errors_with_a_palette(tmp_path: Path) -> None:
         *[(RGB_PALETTE[v], k, pixels[v]) for k, v in enumerate(sorted((1, 2), key=lambda v: -pixels[v]), 1)]]
     assert check.palette[0].name == "background"
     assert check.colour_overlays and not check.overlays
+    assert check.fingerprint.mask.label_values == [] and len(check.fingerprint.mask.colour_values) == 3
+
+
+def test_mixed_colour_and_index_masks(tmp_path: Path) -> None:
+    root = write_folder(tmp_path / "d", n=4, colour=True)
+    for i in (0, 1):
+        save(root / "masks" / f"s{i}.png", label_mask(i))
+    check = _check(root)
+    assert check.fingerprint.mask.kind == "mixed" and len(_codes(check)["rgb_mask"]) == 2
+    assert check.fingerprint.mask.label_values == [0, 1, 2] and len(check.palette) == 3
+    assert sorted(check.overlays) == [0, 1, 2] and len(check.colour_overlays) == 3
 
 
 def test_jpeg_masks_quality_75_are_errors(tmp_path: Path) -> None:

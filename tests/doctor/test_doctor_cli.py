@@ -15,7 +15,7 @@ from colorseg.cli import main
 from colorseg.data.doctor.check import DEFAULT_MAX_OVERLAYS
 from colorseg.data.doctor.duplicates import NEAR_THRESHOLD
 from colorseg.reports.data_check_report import DEFAULT_OUTPUT
-from tests.doctor.builders import save, write_folder, write_photos
+from tests.doctor.builders import save, write_folder, write_messy_folder, write_photos
 
 
 def _run(root: Path, out: Path, *extra: str) -> tuple[int, str]:
@@ -113,3 +113,12 @@ def test_cli_defaults_match_the_library() -> None:
     assert (args.task, args.command, args.data_task, args.source) == ("data", "check", "auto", None)
     assert args.max_overlays == DEFAULT_MAX_OVERLAYS and args.near_threshold == NEAR_THRESHOLD
     assert Path(args.output) == DEFAULT_OUTPUT
+
+
+def test_readme_example_is_what_the_command_prints(tmp_path: Path, monkeypatch, capsys) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = readme.split("$ colorseg data check cells\n", 1)[1].split("```", 1)[0]
+    write_messy_folder(tmp_path / "cells")
+    monkeypatch.chdir(tmp_path)
+    assert main(["data", "check", "cells"]) == 2
+    assert capsys.readouterr().out == block

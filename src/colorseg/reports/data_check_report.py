@@ -23,7 +23,7 @@ from colorseg.data.doctor import DataCheck, check_data, save_check_json
 from colorseg.data.doctor.check import DEFAULT_MAX_OVERLAYS
 from colorseg.data.doctor.duplicates import NEAR_THRESHOLD
 from colorseg.data.doctor.findings import ERROR, INFO, WARNING, group_findings
-from colorseg.data.doctor.mask_checks import format_palette, unpack_rgb
+from colorseg.data.doctor.mask_checks import format_palette, format_value_map, unpack_rgb
 from colorseg.data.doctor.scan import Record, load_for_display
 from colorseg.data.files import atomic_write, display_path
 from colorseg.data.image_io import read_image
@@ -88,7 +88,7 @@ def _verdict(check: DataCheck) -> str:
             f"{c[INFO]} info</p>")
 
 
-def _findings_section(page: _Page, check: DataCheck) -> None:
+def _findings_section(page: _Page, check: DataCheck, max_listed: int = 500) -> None:
     page.section("Findings")
     groups = group_findings(check.findings)
     if not groups:
@@ -96,12 +96,14 @@ def _findings_section(page: _Page, check: DataCheck) -> None:
         return
     rows = "".join(f"<tr><td{_LEFT}>{_badge(sev)}</td><td{_LEFT}><code>{_esc(code)}</code></td><td>{len(items)}</td>"
                    f"<td{_LEFT}>{_esc(items[0].message)}</td></tr>" for sev, code, items in groups)
-    page.raw(f'<div class="table-wrap"><table><thead><tr><th>severity</th><th>code</th><th>count</th>'
+    page.raw(f'<div class="table-wrap"><table><thead><tr><th{_LEFT}>severity</th><th{_LEFT}>code</th><th>count</th>'
              f"<th{_LEFT}>first message</th></tr></thead><tbody>{rows}</tbody></table></div>")
     for sev, code, items in groups:
         if len(items) == 1 and not items[0].file:
             continue
-        lis = "".join(f"<li>{_esc(f.message)}</li>" for f in items)
+        lis = "".join(f"<li>{_esc(f.message)}</li>" for f in items[:max_listed])
+        if len(items) > max_listed:
+            lis += f"<li>… and {len(items) - max_listed} more (all in {CHECK_JSON})</li>"
         page.raw(f"<details><summary>{_badge(sev)} <code>{_esc(code)}</code>: all {len(items)}</summary>"
                  f'<ul style="font-size:0.9rem">{lis}</ul></details>')
 
@@ -127,11 +129,13 @@ def _images_section(page: _Page, check: DataCheck) -> None:
 def _masks_section(page: _Page, check: DataCheck) -> None:
     m, info = check.fingerprint.mask, check.classes
     page.section("Masks")
-    page.key_values({"kind": m.kind, "label values": len(m.label_values), "stray values (edges only)": len(m.stray_values),
+    page.key_values({"kind": m.kind, "label values": len(m.label_values), "label colours": len(m.colour_values),
+                     "stray values (edges only)": len(m.stray_values),
                      "JPEG / resizing artifacts": m.edge_artifacts, "masks stored as JPEG": m.jpeg_files,
                      "colour (RGB) masks": m.colour_masks, "empty masks": m.empty_masks,
                      "gaps in label values": m.gaps or "none",
-                     "suggested mask_value_map": m.suggested_value_map})
+                     "suggested mask_value_map": format_value_map(m.suggested_value_map) if m.suggested_value_map
+                     else None})
     hist = check.index_histogram
     if hist.pixels:
         stray = set(m.stray_values)
@@ -178,7 +182,8 @@ def _thumb(rec: Record, side: int = 160) -> np.ndarray:
 
 def _duplicates_section(page: _Page, check: DataCheck, max_groups: int = 8, max_shown: int = 4) -> None:
     page.section("Duplicates")
-    page.text(f"{len(check.duplicates)} groups of identical or near-identical images (perceptual hash). Copies in "
+    n = len(check.duplicates)
+    page.text(f"{n} group{'s' * (n != 1)} of identical or near-identical images (perceptual hash). Copies in "
               "different splits leak evaluation images into training. Shown: across splits first, then identical "
               "copies, then near copies.")
     ranked = sorted(check.duplicates, key=lambda d: (not d.cross_split, not d.identical))
@@ -208,8 +213,8 @@ def _overlays_section(page: _Page, check: DataCheck) -> None:
     if not (check.overlays or check.colour_overlays):
         return
     page.section("Overlays per class")
-    page.text("Each mask is blended over its image in the class colours; the class of the row is outlined in "
-              "white. Labels should sit on the objects they name.")
+    page.text("Each mask is blended over its image in the class colours, the class of the row strongest and "
+              "outlined in white (thin classes: colour only). Labels should sit on the objects they name.")
     info = check.classes
     cache: dict[tuple[str, str], tuple] = {}
 

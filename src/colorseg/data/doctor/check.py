@@ -139,12 +139,11 @@ def check_data(root: str | Path, task: str = "auto", source: str | None = None,
                    for s, rs in splits.items()}
     check.findings = findings + mfind + class_findings(split_hists, info) + dup_findings
     check.classes, check.index_histogram, check.colour_histogram = info, index, colour
-    labels = diagnosis.label_values if diagnosis.kind != "rgb" else []
-    if diagnosis.colour_masks:
-        colour_labels = [v for v in colour.values() if v not in set(diagnosis.stray_values)]
-        check.palette = propose_palette({v: colour.pixels[v] for v in colour_labels}, KNOWN_PALETTE)
-        check.colour_overlays = pick_overlays(records, colour_labels, max_overlays, colour=True)
-    check.overlays = pick_overlays(records, [v for v in index.values() if v in set(labels)], max_overlays)
+    labels = diagnosis.label_values
+    if diagnosis.colour_values:
+        check.palette = propose_palette({v: colour.pixels[v] for v in diagnosis.colour_values}, KNOWN_PALETTE)
+        check.colour_overlays = pick_overlays(records, diagnosis.colour_values, max_overlays, colour=True)
+    check.overlays = pick_overlays(records, labels, max_overlays)
     check.fingerprint.splits = {s: split_fingerprint(rs, split_hists[s], labels) for s, rs in splits.items()}
     check.fingerprint.mask = diagnosis
     check.fingerprint.class_names = {v: info.name(v) for v in labels}

@@ -45,7 +45,8 @@ def file_findings(records: list[Record]) -> list[Finding]:
     for rec in records:
         for which, error in (("image", rec.image_error), ("mask", rec.mask_error)):
             if error:
-                out.append(Finding(ERROR, "unreadable", f"unreadable {which}: {error}", _path(rec, which)))
+                out.append(Finding(ERROR, "unreadable", error if which == "image" else f"mask: {error}",
+                                   _path(rec, which)))
         if rec.image is not None and rec.mask is not None and \
                 (rec.image.height, rec.image.width) != (rec.mask.height, rec.mask.width):
             out.append(Finding(ERROR, "size_mismatch", (
@@ -140,6 +141,100 @@ def _label_set(rec: Record, stray: set[int]) -> set[int]:
     return {v for v, c in zip(s.values.tolist(), s.counts.tolist()) if c and v not in stray}
 
 
+def _format_value(colour: bool):
+    return (lambda v: "#{:02x}{:02x}{:02x}".format(*unpack_rgb(v))) if colour else str
+
+
+def _storage_findings(masks: list[Record], stray_i: set[int], stray_c: set[int]) -> list[Finding]:
+    """Colour-coded masks; stray edge values (JPEG / resizing); masks stored as JPEG."""
+    out = []
+    for r in masks:
+        s = r.mask.stats
+        stray = stray_c if s.is_colour else stray_i
+        if s.is_colour:
+            n = len(_label_set(r, stray_c))
+            out.append(Finding(ERROR, "rgb_mask", (
+                f"colour (RGB) mask with {n} colour{'s' * (n != 1)}: {_path(r, 'mask')}; fit expects class indices: "
+                "convert with `colorseg data convert --from rgb --palette palette.txt` (palette.txt, written next "
+                "to the report, proposes an index per colour)"), _path(r, "mask")))
+        bad = [(v, c) for v, c in zip(s.values.tolist(), s.counts.tolist()) if v in stray]
+        if bad:
+            px = sum(c for _, c in bad)
+            out.append(Finding(ERROR, "jpeg_artifacts", (
+                f"{px} pixels ({100 * px / s.num_pixels:.1f} %) of {_path(r, 'mask')} hold values that only occur on "
+                f"the edges between labels ({_short([v for v, _ in bad], 8, _format_value(s.is_colour))}): the mask "
+                f"was JPEG-compressed{' (the file is a JPEG)' if r.mask.jpeg_file else ''} or resized with "
+                "interpolation; re-export it losslessly (PNG) and resize masks with nearest-neighbour"),
+                _path(r, "mask")))
+        elif r.mask.jpeg_file:
+            out.append(Finding(ERROR, "jpeg_mask", (
+                f"mask stored as JPEG: {_path(r, 'mask')}; lossy compression changes the labels along edges (and can "
+                "invent values): re-export the masks as PNG from their source"), _path(r, "mask")))
+    return out
+
+
+def _value_findings(index: ValueHistogram, labels: list[int], info: ClassInfo, source: str,
+                    ignore_candidate: int | None) -> tuple[list[Finding], list[int], dict[int, int] | None]:
+    """0/255 masks, gaps in the label values (sources without declared classes), values outside the
+    declared classes; returns findings, gaps and the suggested ``mask_value_map``."""
+    out: list[Finding] = []
+    gaps: list[int] = []
+    suggested = None
+    binary = is_binary_0_255(labels)
+    ignore = [] if ignore_candidate is None else [ignore_candidate]
+    if labels and info.allowed is None and binary:
+        suggested = {0: 0, 255: 1}
+        out.append(Finding(WARNING, "binary_0_255", (
+            f"the masks hold only 0 and 255 (255 in {index.masks.get(255, 0)} masks): 255 is the default "
+            f"ignore_index, so the foreground would be ignored; pass "
+            f"--data.mask_value_map='{format_value_map(suggested)}' or convert with "
+            "`colorseg data convert --from binary`")))
+    elif labels and info.allowed is None:
+        if ignore_candidate is not None:
+            out.append(Finding(INFO, "ignore_value", (
+                "value 255 is present beside small label values: it is taken as ignore_index (the default "
+                "data.ignore_index=255), not as a class")))
+        gaps = value_gaps(labels, ignore)
+        if gaps:
+            suggested = consecutive_value_map(labels, ignore)
+            out.append(Finding(WARNING, "value_gaps", (
+                f"label values {_short(labels)} are not consecutive: {_short(gaps)} have no pixel, but fit reads "
+                f"value i as class i, so those classes could not be learned; map them with "
+                f"--data.mask_value_map='{format_value_map(suggested)}' (or convert the masks)")))
+    elif binary and info.value_map:
+        out.append(Finding(INFO, "binary_0_255", (
+            f"0/255 masks, mapped by the {source} source ({format_value_map(info.value_map)})")))
+    return out, gaps, suggested
+
+
+def _outside_findings(masks: list[Record], info: ClassInfo, source: str) -> list[Finding]:
+    """Index masks holding values the source does not declare (camvid, isbi2012)."""
+    out = []
+    for r in masks:
+        bad = sorted(_label_set(r, set()) - info.allowed) if not r.mask.stats.is_colour else []
+        if bad:
+            out.append(Finding(ERROR, "values_outside_classes", (
+                f"{_path(r, 'mask')}: mask values {_short(bad)} are outside the classes of the {source} source "
+                f"(allowed: {_short(sorted(info.allowed))}); fit stops on it"), _path(r, "mask")))
+    return out
+
+
+def _empty_findings(masks: list[Record], info: ClassInfo, stray_i: set[int], stray_c: set[int]) -> list[Finding]:
+    """Masks holding only 0 (and the ignore value), or only black."""
+    out = []
+    for r in masks:
+        colour = r.mask.stats.is_colour
+        present = _label_set(r, stray_c if colour else stray_i)
+        background = {0} | ({info.ignore} if info.ignore is not None and not colour else set())
+        if present and present <= background:
+            what = "black" if colour else info.name(0)
+            what += "" if what in ("black", "value 0") else " (value 0)"
+            out.append(Finding(WARNING, "empty_mask", (
+                f"mask holds only {what}: {_path(r, 'mask')}; fine for a negative example, otherwise the labels "
+                "were lost when it was saved"), _path(r, "mask")))
+    return out
+
+
 def mask_findings(records: list[Record], source: str, info_fn) -> tuple[list[Finding], MaskDiagnosis,
                                                                         ClassInfo, ValueHistogram, ValueHistogram]:
     """Diagnose the masks: colour masks, JPEG files and edge artifacts, 0/255 binary masks, gaps,
@@ -149,87 +244,22 @@ def mask_findings(records: list[Record], source: str, info_fn) -> tuple[list[Fin
     masks = [r for r in records if r.mask is not None]
     index = ValueHistogram.of(r.mask.stats for r in masks if not r.mask.stats.is_colour)
     colour = ValueHistogram.of(r.mask.stats for r in masks if r.mask.stats.is_colour)
-    out: list[Finding] = []
     stray_i = set(stray_values(index)) if has_edge_artifacts(index) else set()
     stray_c = set(stray_values(colour)) if has_edge_artifacts(colour) else set()
-    colour_masks = [r for r in masks if r.mask.stats.is_colour]
-    for r in colour_masks:
-        n = len(_label_set(r, stray_c))
-        out.append(Finding(ERROR, "rgb_mask", (
-            f"colour (RGB) mask with {n} colour{'s' * (n != 1)}: {_path(r, 'mask')}; fit expects class indices: "
-            "convert with `colorseg data convert --from rgb --palette palette.txt` (palette.txt, written next to "
-            "the report, proposes an index per colour)"), _path(r, "mask")))
-    for r in masks:
-        stray = stray_c if r.mask.stats.is_colour else stray_i
-        s = r.mask.stats
-        bad = [(v, c) for v, c in zip(s.values.tolist(), s.counts.tolist()) if v in stray]
-        if bad:
-            px = sum(c for _, c in bad)
-            shown = _short([v for v, _ in bad], 8, (lambda v: "#{:02x}{:02x}{:02x}".format(*unpack_rgb(v)))
-                           if s.is_colour else str)
-            out.append(Finding(ERROR, "jpeg_artifacts", (
-                f"{px} pixels ({100 * px / s.num_pixels:.1f} %) of {_path(r, 'mask')} hold values that only occur on "
-                f"the edges between labels ({shown}): the mask was JPEG-compressed"
-                f"{' (the file is a JPEG)' if r.mask.jpeg_file else ''} or resized with interpolation; re-export it "
-                "losslessly (PNG) and resize masks with nearest-neighbour"), _path(r, "mask")))
-        elif r.mask.jpeg_file:
-            out.append(Finding(ERROR, "jpeg_mask", (
-                f"mask stored as JPEG: {_path(r, 'mask')}; lossy compression changes the labels along edges (and can "
-                "invent values): re-export the masks as PNG from their source"), _path(r, "mask")))
     labels = [v for v in index.values() if v not in stray_i]
     binary = is_binary_0_255(labels)
     ignore_candidate = 255 if 255 in labels and not binary and len(labels) > 1 else None
     info = info_fn(labels, ignore_candidate)
-    gaps: list[int] = []
-    suggested = None
-    if labels and info.allowed is None:
-        if binary:
-            suggested = {0: 0, 255: 1}
-            out.append(Finding(WARNING, "binary_0_255", (
-                f"the masks hold only 0 and 255 (255 in {index.masks.get(255, 0)} masks): 255 is the default "
-                f"ignore_index, so the foreground would be ignored; pass "
-                f"--data.mask_value_map='{format_value_map(suggested)}' or convert with "
-                "`colorseg data convert --from binary`")))
-        else:
-            if ignore_candidate is not None:
-                out.append(Finding(INFO, "ignore_value", (
-                    "value 255 is present beside small label values: it is taken as ignore_index (the default "
-                    "data.ignore_index=255), not as a class")))
-            gaps = value_gaps(labels, [] if ignore_candidate is None else [ignore_candidate])
-            if gaps:
-                suggested = consecutive_value_map(labels, [] if ignore_candidate is None else [ignore_candidate])
-                out.append(Finding(WARNING, "value_gaps", (
-                    f"label values {_short(labels)} are not consecutive: {_short(gaps)} have no pixel, but fit reads "
-                    f"value i as class i, so those classes could not be learned; map them with "
-                    f"--data.mask_value_map='{format_value_map(suggested)}' (or convert the masks)")))
-    elif binary and info.value_map:
-        out.append(Finding(INFO, "binary_0_255", (
-            f"0/255 masks, mapped by the {source} source ({format_value_map(info.value_map)})")))
-    if info.allowed is not None:
-        for r in masks:
-            if r.mask.stats.is_colour:
-                continue
-            bad = sorted(_label_set(r, set()) - info.allowed)
-            if bad:
-                out.append(Finding(ERROR, "values_outside_classes", (
-                    f"{_path(r, 'mask')}: mask values {_short(bad)} are outside the classes of the {source} source "
-                    f"(allowed: {_short(sorted(info.allowed))}); fit stops on it"), _path(r, "mask")))
-    empty = 0
-    for r in masks:
-        present = _label_set(r, stray_c if r.mask.stats.is_colour else stray_i)
-        background = {0} | ({info.ignore} if info.ignore is not None and not r.mask.stats.is_colour else set())
-        if present and present <= background:
-            empty += 1
-            out.append(Finding(WARNING, "empty_mask", (
-                f"mask holds only {'black' if r.mask.stats.is_colour else info.name(0)}"
-                f"{'' if r.mask.stats.is_colour else ' (value 0)'}: {_path(r, 'mask')}; fine for a negative "
-                "example, otherwise the labels were lost when it was saved"), _path(r, "mask")))
-    kind = ("mixed" if colour_masks and len(colour_masks) < len(masks) else "rgb" if colour_masks
-            else "binary_0_255" if binary else "index")
+    values, gaps, suggested = _value_findings(index, labels, info, source, ignore_candidate)
+    empty = _empty_findings(masks, info, stray_i, stray_c)
+    out = (_storage_findings(masks, stray_i, stray_c) + values
+           + (_outside_findings(masks, info, source) if info.allowed is not None else []) + empty)
+    n_colour = sum(r.mask.stats.is_colour for r in masks)
+    kind = ("mixed" if 0 < n_colour < len(masks) else "rgb" if n_colour else "binary_0_255" if binary else "index")
     diagnosis = MaskDiagnosis(
-        kind=kind, label_values=labels if kind != "rgb" else [v for v in colour.values() if v not in stray_c],
+        kind=kind, label_values=labels, colour_values=[v for v in colour.values() if v not in stray_c],
         stray_values=sorted(stray_i | stray_c), edge_artifacts=bool(stray_i or stray_c),
-        jpeg_files=sum(r.mask.jpeg_file for r in masks), colour_masks=len(colour_masks), empty_masks=empty,
+        jpeg_files=sum(r.mask.jpeg_file for r in masks), colour_masks=n_colour, empty_masks=len(empty),
         gaps=gaps, suggested_value_map=suggested)
     return out, diagnosis, info, index, colour
 

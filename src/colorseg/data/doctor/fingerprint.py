@@ -16,8 +16,9 @@ from colorseg.data.doctor.scan import Record
 @dataclass
 class SplitFingerprint:
     """One split: readable images, height/width statistics (min, median, max), number of distinct
-    sizes, images per channel count and per file mode, class pixel frequency (label value → share of
-    the labelled pixels; empty for colorization) and the share of grayscale-only images."""
+    sizes, images per channel count and per file mode, class pixel frequency (label value of the index
+    masks → share of their labelled pixels; empty for colorization and for colour masks, which need
+    converting first) and the share of grayscale-only images."""
 
     images: int
     height: dict[str, int] = field(default_factory=dict)
@@ -32,13 +33,15 @@ class SplitFingerprint:
 @dataclass
 class MaskDiagnosis:
     """What the masks are: ``kind`` is ``index`` (class indices), ``binary_0_255``, ``rgb`` (colour
-    coded) or ``mixed`` (colour and index masks); label and stray values (packed ``0xRRGGBB`` for
-    colour masks), whether stray values reveal JPEG / resizing artifacts, counts of JPEG files,
-    colour masks and empty masks, gaps in the label values, and the ``mask_value_map`` that would fix
-    0/255 or gapped values (None when none is needed)."""
+    coded) or ``mixed`` (colour and index masks); the label values of the index masks, the label
+    colours of the colour masks (packed ``0xRRGGBB``), the stray values of either, whether stray values
+    reveal JPEG / resizing artifacts, counts of JPEG files, colour masks and empty masks, gaps in the
+    label values, and the ``mask_value_map`` that would fix 0/255 or gapped values (None when none is
+    needed)."""
 
     kind: str
     label_values: list[int]
+    colour_values: list[int]
     stray_values: list[int]
     edge_artifacts: bool
     jpeg_files: int

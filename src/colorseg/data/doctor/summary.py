@@ -18,7 +18,7 @@ def _split_line(name: str, fp) -> str:
     size = (f"{fp.width['median']}x{fp.height['median']}" if fp.distinct_sizes == 1
             else f"{fp.width['min']}..{fp.width['max']} x {fp.height['min']}..{fp.height['max']}")
     modes = ", ".join(f"{m}" + (f" ({n})" if len(fp.modes) > 1 else "") for m, n in fp.modes.items())
-    return f"{name}: {fp.images} images, {size}, {modes}"
+    return f"{name}: {fp.images} image{'s' * (fp.images != 1)}, {size}, {modes}"
 
 
 def summary_lines(check: DataCheck, max_groups: int = 20) -> list[tuple[str, str]]:
@@ -28,9 +28,9 @@ def summary_lines(check: DataCheck, max_groups: int = 20) -> list[tuple[str, str
     lines += [("", "  " + _split_line(s, sp)) for s, sp in fp.splits.items()]
     if fp.mask is not None:
         m = fp.mask
-        values = (f"{len(m.label_values)} colours" if m.kind == "rgb" else
-                  ", ".join(f"{v}" for v in m.label_values[:16]) + (" …" if len(m.label_values) > 16 else ""))
-        lines.append(("", f"  masks: {m.kind}, label values {values}"
+        values = (f"{len(m.colour_values)} colours" if m.kind == "rgb" else "label values "
+                  + ", ".join(f"{v}" for v in m.label_values[:16]) + (" …" if len(m.label_values) > 16 else ""))
+        lines.append(("", f"  masks: {m.kind}, {values}"
                       + (f", {len(m.stray_values)} stray values" if m.edge_artifacts else "")))
     if fp.task == "colorize" and fp.splits:
         n = sum(s.images for s in fp.splits.values())
