@@ -20,6 +20,8 @@
     colorseg data convert --from coco|labelme|cvat|voc|rgb|binary SRC --output ROOT [--images DIR]
                       [--classes a,b,c] [--palette FILE] [--link] [--overwrite] [...]
     colorseg data export-coco MASK_DIR --images DIR --classes background,a,b --output preds.json
+    colorseg data check ROOT [--task segment|colorize|auto] [--source folder|camvid|isbi2012|bsds500]
+                      [--output data-check/report.html] [--max-overlays 3] [--near-threshold 4]
 
 ``colorize`` without ``--ckpt`` uses the built-in model (``colorize-default``, shipped in the
 package); ``--ckpt`` may be an http(s) URL, downloaded once into torch.hub's cache and checked
@@ -27,6 +29,9 @@ against ``--sha256``. ``colorize test --input DIR`` evaluates on every colour ph
 ``colorize predict FILE --hints HINTS.json`` gives a model trained with ``--model.hints=true``
 colour hints for that one image: a JSON list of ``{"x": 10, "y": 20, "rgb": [200, 30, 30]}``
 (pixel column, row; colour 0..255 ints or 0..1 floats; see colorseg.inference.hints).
+
+``data check`` writes an HTML page, ``check.json`` beside it (and ``palette.txt`` for colour
+masks) and exits 0 when the data is clean, 1 with warnings, 2 with errors.
 
 User errors (bad files, configs, checkpoints) print one clear line and exit with status 2.
 """
@@ -273,6 +278,38 @@ def _run_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+DATA_CHECK_OUTPUT = "data-check/report.html"
+
+
+def add_data_check_parser(cmds) -> None:
+    """``colorseg data check ROOT``: the data doctor (defaults as in colorseg.data.doctor)."""
+    check = cmds.add_parser("check", help=(
+        "diagnose a data set before training: HTML page + check.json; exit status 0 clean, 1 warnings, 2 errors"))
+    check.add_argument("root", metavar="ROOT", help="data folder (layouts: see the README)")
+    check.add_argument("--task", dest="data_task", default="auto", choices=["auto", "segment", "colorize"],
+                       help="default: recognised from the folders")  # dest: "task" is the command group
+    check.add_argument("--source", default=None, choices=["folder", "camvid", "isbi2012", "bsds500"],
+                       help="layout (default: recognised from the folders)")
+    check.add_argument("--output", default=DATA_CHECK_OUTPUT,
+                       help=f"HTML page; check.json (and palette.txt) go next to it (default: {DATA_CHECK_OUTPUT})")
+    check.add_argument("--max-overlays", type=int, default=3, metavar="N", help="overlays shown per class")
+    check.add_argument("--near-threshold", type=int, default=4, metavar="BITS",
+                       help="perceptual-hash distance (of 64 bits) up to which images count as copies")
+
+
+def _data_check(args: argparse.Namespace) -> int:
+    from colorseg.data.doctor.summary import print_summary
+    from colorseg.reports.data_check_report import run_data_check
+
+    check = run_data_check(args.root, args.output, task=args.data_task, source=args.source,
+                           max_overlays=args.max_overlays, near_threshold=args.near_threshold)
+    print_summary(check)
+    folder = Path(args.output).parent
+    extra = f" and {folder / 'palette.txt'}" if check.palette else ""
+    print(f"wrote {args.output}, {folder / 'check.json'}{extra}")
+    return check.exit_status
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="colorseg", description=__doc__.split("\n")[0])
     tasks = parser.add_subparsers(dest="task", required=True)
@@ -348,11 +385,14 @@ def build_parser() -> argparse.ArgumentParser:
     compare = tasks.add_parser("compare", help="compare runs of one task on one test set (HTML + CSV)")
     compare.add_argument("run_dirs", nargs="+")
     compare.add_argument("--output", default="comparison.html")
+    data = tasks.add_parser("data", help="data tools: check (diagnose a data set before training), convert "
+                                         "(annotation import), export-coco (masks → COCO JSON)")
+    data_cmds = data.add_subparsers(dest="command", required=True)
+    add_data_check_parser(data_cmds)
+    _add_convert_parsers(data_cmds)
     demo = tasks.add_parser("demo", help="train and evaluate on built-in synthetic data")
     demo.add_argument("--output", default="runs/demo")
     demo.add_argument("--quick", action="store_true", help="tiny settings, for smoke tests")
-    data = tasks.add_parser("data", help="annotation import (convert) and export (export-coco)")
-    _add_convert_parsers(data.add_subparsers(dest="command", required=True))
     return parser
 
 
@@ -399,6 +439,8 @@ def main(argv: list[str] | None = None) -> int:
             return _predict(args)
         if command == "plan":
             return _plan(args)
+        if args.task == "data" and command == "check":
+            return _data_check(args)
         if args.task == "export":
             from colorseg.inference.export import export_model
 
