@@ -41,6 +41,8 @@ CONFIGS = {"default": "default.yaml", "default_hints": "default.yaml", "vae": "b
            "regression_rarity": "bsds500_regression_rarity.yaml"}
 # models trained with the built-in recipe (default.yaml: fixed steps, best validation PSNR)
 BUILTIN_RECIPES = ("default", "default_hints")
+# the benchmark model whose validation-best checkpoint was released as the built-in model
+BUILTIN_SOURCE = "default"
 # metrics.json keys copied into results/colorize_<model>.json (meanings: colorseg.evaluation.colorization).
 KEYS = (*COLORIZATION_METRICS, "feature_distribution_note")
 
@@ -209,15 +211,15 @@ def render_table(results: dict[str, dict] | None = None) -> str:
     return "\n".join(rows)
 
 
-def evaluate_builtin(data_root: Path, samples: int) -> dict:
+def evaluate_builtin(data_root: Path, samples: int, source: str = BUILTIN_SOURCE) -> dict:
     """The shipped built-in model (half precision, ``colorseg/weights``) on BSDS500 test through
     ``colorize test --input`` (as a user would run it), and the precision check on the
     *validation* split: its PSNR against the full-precision checkpoint it was made from
-    (``runs/colorize_default/checkpoints/best.ckpt``). Writes ``results/colorize_builtin.json``."""
+    (``runs/colorize_<source>/checkpoints/best.ckpt``). Writes ``results/colorize_builtin.json``."""
     from colorseg.checkpoint import builtin_checkpoint, sha256_file
 
     shipped = builtin_checkpoint()
-    full = HERE / "runs" / "colorize_default" / "checkpoints" / "best.ckpt"
+    full = HERE / "runs" / f"colorize_{source}" / "checkpoints" / "best.ckpt"
     cmd = [sys.executable, "-m", "colorseg", "colorize", "test"]
     val = {}
     for name, ckpt in (("full", full), ("half", shipped)):
@@ -230,9 +232,10 @@ def evaluate_builtin(data_root: Path, samples: int) -> dict:
                "--output", str(out)], HERE / "runs" / "colorize_builtin_test.log")
     metrics = json.loads((out / "metrics.json").read_text())
     photo = min((data_root / "bsds500" / "images" / "test").glob("*.jpg"))
-    default = RESULTS / "colorize_default.json"
+    default = RESULTS / f"colorize_{source}.json"
     training = json.loads(default.read_text()) if default.is_file() else {}
-    result = {"tool": "colorseg built-in (colorize-default)", "model": "builtin", "file": shipped.name,
+    result = {"tool": "colorseg built-in (colorize-default)", "model": "builtin", "source_model": source,
+              "file": shipped.name,
               "bytes": shipped.stat().st_size, "sha256": sha256_file(shipped),
               "split": "BSDS500 test (200 photos), `colorseg colorize test --input`",
               "val_psnr_full_precision": val["full"]["psnr"], "val_psnr_half_precision": val["half"]["psnr"],

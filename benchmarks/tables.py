@@ -214,7 +214,8 @@ def colorize_reading() -> str:
 def builtin_card() -> str:
     """The built-in model's measured figures (model card): results/colorize_builtin.json (the shipped
     half-precision file on BSDS500 test) and results/colorize_default.json (its training run)."""
-    b, d, gray = load("colorize_builtin.json"), load("colorize_default.json"), load("colorize_gray.json")
+    b, gray = load("colorize_builtin.json"), load("colorize_gray.json")
+    d = load(f"colorize_{b.get('source_model', 'default')}.json")
     threads = d.get("threads") or "?"
     kid = f"{1e3 * b['kid_lite2']:.2f} ± {1e3 * b['kid_lite2_std']:.2f}"
     return "\n".join([
@@ -231,7 +232,7 @@ def builtin_card() -> str:
         "",
         (f"- Test set: {b['split']}; never used for a choice. Checkpoint: best validation PSNR "
         f"({d['max_steps']} steps, validated every second epoch on 100 held-out pool photos)."),
-        (f"- Training: {d['wall_seconds'] / 60:.0f} min wall-clock on this machine's 2 CPU cores "
+        (f"- Training: {d['wall_seconds'] / 60:.0f} min wall-clock on this machine's CPU "
         f"(`OMP_NUM_THREADS={threads}`, bf16 autocast), {d['max_steps']} steps of 16 crops of "
         f"{d['working_resolution']} px."),
         (f"- Shipped file: `{b['file']}`, {b['bytes'] / 1e6:.1f} MB, float16, SHA-256 `{b['sha256'][:16]}…`; "
