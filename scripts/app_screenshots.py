@@ -5,7 +5,7 @@ system's chromium and chromedriver, through the same Selenium set-up as tests/ap
 colourises scikit-image's astronaut photo, and segments a synthetic shapes image (seed 7, never
 trained on) with a small U-Net: ``--segment-ckpt`` or, by default, one trained here on the
 built-in synthetic shapes (configs/segment/synthetic.yaml, 12 epochs; a few minutes on one CPU
-core). Screenshots are palette PNGs (at most 256 colours) to stay under 300 KB each.
+core). Screenshots are dithered palette PNGs (at most 256 colours) to stay under 300 KB each.
 
     python scripts/app_screenshots.py [--segment-ckpt CKPT] [--output-dir docs]
 """
@@ -26,6 +26,7 @@ sys.path.insert(0, str(REPO))
 from tests.app import browser as b
 
 MAX_BYTES = 300_000
+WIDTH = 1120  # browser window width (CSS pixels)
 
 
 def train_segmenter(folder: Path, epochs: int = 12) -> Path:
@@ -46,9 +47,10 @@ def save_small(png: bytes, path: Path) -> Path:
 
     image = Image.open(io.BytesIO(png)).convert("RGB")
     path.parent.mkdir(parents=True, exist_ok=True)
-    for colors in (256, 192, 128):
-        image.quantize(colors=colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
-            path, optimize=True)
+    for colors in (256, 192, 128, 96):
+        palette = image.quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
+        # dithered: an undithered palette turns the photos' smooth colours into flat blotches
+        image.quantize(palette=palette, dither=Image.Dither.FLOYDSTEINBERG).save(path, optimize=True)
         if path.stat().st_size <= MAX_BYTES:
             return path
     raise SystemExit(f"{path} is {path.stat().st_size / 1000:.0f} KB, over {MAX_BYTES / 1000:.0f} KB")
@@ -87,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         Image.fromarray((image * 255 + 0.5).astype(np.uint8)).save(shapes)
 
         with start_app(AppConfig(port=0, segment_ckpts=[str(ckpt)])) as app:
-            driver = b.chrome(tmp / "downloads", width=1280, height=1200)
+            driver = b.chrome(tmp / "downloads", width=WIDTH, height=1200)
             try:
                 b.open_app(driver, app.url)
                 b.upload(driver, "colorize-upload", photo)
@@ -97,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
                 b.wait_until(lambda: not b.toast_texts(driver), "toasts to fade", 30)
                 print(shoot(driver, "#colorize-samples", out / "app_colorize.png"))
 
-                driver.set_window_size(1280, 1200)
+                driver.set_window_size(WIDTH, 1200)
                 b.select_tab(driver, "Segment")
                 b.upload(driver, "segment-upload", shapes)
                 b.wait_until(lambda: b.image_srcs(driver, "#segment-overlay img"), "the overlay", 120)

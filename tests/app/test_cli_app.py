@@ -95,6 +95,14 @@ def test_colorseg_app_reports_bad_arguments(tmp_path: Path, capsys) -> None:
     assert "SHA-256" in capsys.readouterr().err
 
 
+@needs_gradio
+def test_gradio_installed_finds_gradio_without_importing_it() -> None:
+    code = "import sys; from colorseg.app import gradio_installed; print(gradio_installed(), 'gradio' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=300,
+                         check=False)
+    assert out.stdout.split() == ["True", "False"], out.stderr
+
+
 def test_without_gradio_the_app_says_how_to_install_it() -> None:
     code = ("import sys; sys.modules['gradio'] = None\n"
             "from colorseg.cli import main\n"

@@ -278,7 +278,7 @@ def _colorize_tab(page: Page, blocks: gr.Blocks) -> None:
                 remove = gr.Button("Remove ticked hints", size="sm", elem_id="colorize-remove")
                 clear = gr.Button("Clear hints", size="sm", elem_id="colorize-clear")
     with gr.Row():
-        slider = gr.ImageSlider(label="Before / after", type="numpy", max_height=480, elem_id="colorize-result",
+        slider = gr.ImageSlider(label="Before / after: gray input | deterministic result (drag to compare)", type="numpy", max_height=480, elem_id="colorize-result",
                                 buttons=["fullscreen"])
         gallery = gr.Gallery(label="Samples", columns=2, height=500, object_fit="contain", elem_id="colorize-samples")
 
@@ -314,7 +314,7 @@ def _segment_tab(page: Page) -> None:
             image = gr.File(label="Image (PNG, JPEG, TIFF, BMP)", type="filepath", elem_id="segment-upload")
             run = gr.Button("Segment", variant="primary", elem_id="segment-run")
             opacity = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="Overlay opacity", elem_id="segment-opacity")
-            download = gr.DownloadButton("Download mask PNG (class indices)", interactive=False,
+            download = gr.DownloadButton("Download mask PNG", interactive=False,
                                          elem_id="segment-download")
         with gr.Column(scale=2):
             shown = gr.Image(label="Overlay", type="numpy", interactive=False, height=420, elem_id="segment-overlay",
