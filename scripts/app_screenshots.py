@@ -4,7 +4,7 @@ Starts the app as ``colorseg app`` does (the built-in colorizer) in headless Chr
 system's chromium and chromedriver, through the same Selenium set-up as tests/app/test_browser.py),
 colourises scikit-image's astronaut photo, and segments a synthetic shapes image (seed 7, never
 trained on) with a small U-Net: ``--segment-ckpt`` or, by default, one trained here on the
-built-in synthetic shapes (configs/segment/synthetic.yaml, 12 epochs; a few minutes on one CPU
+built-in synthetic shapes (configs/segment/synthetic.yaml, 12 epochs; about 80 s on one CPU
 core). Screenshots are dithered palette PNGs (at most 256 colours) to stay under 300 KB each.
 
     python scripts/app_screenshots.py [--segment-ckpt CKPT] [--output-dir docs]
