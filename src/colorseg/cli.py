@@ -22,6 +22,8 @@
     colorseg data export-coco MASK_DIR --images DIR --classes background,a,b --output preds.json
     colorseg data check ROOT [--task segment|colorize|auto] [--source folder|camvid|isbi2012|bsds500]
                       [--output data-check/report.html] [--max-overlays 3] [--near-threshold 4]
+    colorseg app [--host 127.0.0.1] [--port 7860] [--colorize-ckpt PATH|URL [--colorize-sha256 HEX]]
+                 [--segment-ckpt PATH ...] [--device cpu]
 
 ``colorize`` without ``--ckpt`` uses the built-in model (``colorize-default``, shipped in the
 package); ``--ckpt`` may be an http(s) URL, downloaded once into torch.hub's cache and checked
@@ -32,6 +34,9 @@ colour hints for that one image: a JSON list of ``{"x": 10, "y": 20, "rgb": [200
 
 ``data check`` writes an HTML page, ``check.json`` beside it (and ``palette.txt`` for colour
 masks) and exits 0 when the data is clean, 1 with warnings, 2 with errors.
+
+``app`` (needs ``pip install 'colorseg[app]'``) starts the local web app, prints its URL and
+serves until Ctrl-C; it binds to 127.0.0.1 (this machine only) unless --host says otherwise.
 
 User errors (bad files, configs, checkpoints) print one clear line and exit with status 2.
 """
@@ -393,6 +398,19 @@ def build_parser() -> argparse.ArgumentParser:
     demo = tasks.add_parser("demo", help="train and evaluate on built-in synthetic data")
     demo.add_argument("--output", default="runs/demo")
     demo.add_argument("--quick", action="store_true", help="tiny settings, for smoke tests")
+    app = tasks.add_parser("app", help="local web app: colorize and segment in the browser (pip install "
+                                       "'colorseg[app]')")
+    app.add_argument("--host", default="127.0.0.1",
+                     help="address to bind (default 127.0.0.1: this machine only; 0.0.0.0 exposes the app, "
+                          "which has no login, to the network)")
+    app.add_argument("--port", type=int, default=7860, help="port (0: any free port)")
+    app.add_argument("--colorize-ckpt", default=None, metavar="PATH|URL", help=(
+        "colorization checkpoint the page starts with: a file, or an http(s) URL with --colorize-sha256; "
+        "default: the built-in model colorize-default (others can be loaded in the page)"))
+    app.add_argument("--colorize-sha256", default=None, metavar="HEX", help="SHA-256 of the --colorize-ckpt file")
+    app.add_argument("--segment-ckpt", nargs="+", action="extend", default=[], metavar="PATH",
+                     help="segmentation checkpoint(s) offered in the Segment tab (others can be typed in)")
+    app.add_argument("--device", default="cpu")
     return parser
 
 
@@ -464,6 +482,12 @@ def main(argv: list[str] | None = None) -> int:
 
             run_demo(Path(args.output), quick=args.quick)
             return 0
+        if args.task == "app":
+            from colorseg.app.server import AppConfig, serve
+
+            return serve(AppConfig(host=args.host, port=args.port, colorize_ckpt=args.colorize_ckpt,
+                                   colorize_sha256=args.colorize_sha256, segment_ckpts=args.segment_ckpt,
+                                   device=args.device))
     except ColorsegError as exc:
         print(f"colorseg: error: {exc}", file=sys.stderr)
         return 2
