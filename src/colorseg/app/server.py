@@ -211,12 +211,12 @@ def serve(config: AppConfig, stop: threading.Event | None = None, out=None) -> i
     undo = _stop_on_sigterm()
     try:
         with start_app(config) as app:
-            print(f"colorseg app running at {app.url} (Ctrl-C to stop)", file=out, flush=True)
-            print(f"uploads and downloads live in {app.temp_dir} until the app stops", file=out, flush=True)
-            if config.host not in LOCAL_HOSTS:
-                print(f"warning: bound to {config.host}: other machines can reach this app, which has no login",
-                      file=out, flush=True)
-            try:
+            try:  # a signal may come as soon as the URL is printed (a script that waits for it)
+                print(f"colorseg app running at {app.url} (Ctrl-C to stop)", file=out, flush=True)
+                print(f"uploads and downloads live in {app.temp_dir} until the app stops", file=out, flush=True)
+                if config.host not in LOCAL_HOSTS:
+                    print(f"warning: bound to {config.host}: other machines can reach this app, which has no login",
+                          file=out, flush=True)
                 while not stop.wait(0.2):
                     pass
             except KeyboardInterrupt:
