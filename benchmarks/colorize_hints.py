@@ -19,7 +19,8 @@ default_hints``: ``configs/colorize/default.yaml`` with ``--model.hints=true``) 
 ``benchmarks/runs/colorize_default`` (the same recipe without hints, the built-in model's run),
 both their validation-best checkpoints. Writes ``results/colorize_hints.json`` (per model: mean
 PSNR, its standard error and the gain over n = 0 per count), the curve
-``results/colorize_hints_curve.png`` and the table in ``benchmarks/README.md``.
+``results/colorize_hints_curve.png``, example outputs ``results/colorize_hints_examples.png``
+and the table in ``benchmarks/README.md``.
 """
 
 from __future__ import annotations
@@ -159,6 +160,41 @@ def plot_curve(result: dict, out: Path) -> Path:
     return out
 
 
+def example_figure(ckpt: Path, photos: list[Path], out: Path, n_hints: int = 10, n_images: int = 4) -> Path:
+    """Gray input | no hints | ``n_hints`` ground-truth hints (marked) | ground truth, for a few
+    test photos (every 50th), with the benchmark's own hints."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from colorseg.data.image_io import read_image
+    from colorseg.data.lab import to_gray
+    from colorseg.inference.colorizer import Colorizer
+    from colorseg.inference.hints import HINT_PATCH
+
+    colorizer = Colorizer.from_checkpoint(ckpt)
+    chosen = photos[::50][:n_images]
+    fig, axes = plt.subplots(len(chosen), 4, figsize=(11, 2.1 * len(chosen)))
+    titles = ["gray input", "no hints", f"{n_hints} hints (ground-truth colours, marked)", "ground truth"]
+    for r, photo in enumerate(chosen):
+        rgb = read_image(photo, channels=3)
+        hints = gt_hints(rgb, n_hints, photo_seed(photo.name), colorizer.image_size, HINT_PATCH)
+        tiles = [to_gray(rgb), colorizer.colorize(rgb),
+                 colorizer.colorize(rgb, hints=hints), rgb]
+        for c, tile in enumerate(tiles):
+            axes[r, c].imshow(np.clip(tile, 0, 1))
+            axes[r, c].axis("off")
+            if r == 0:
+                axes[r, c].set_title(titles[c], fontsize=8)
+        xs, ys = [h[0] for h in hints], [h[1] for h in hints]
+        axes[r, 2].scatter(xs, ys, s=28, c=[h[2] for h in hints], edgecolors="white", linewidths=1.2)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--models", nargs="+", default=None, metavar="NAME=CKPT",
@@ -188,6 +224,8 @@ def main() -> None:
                                  "no_hint_cost_db": hint_model["curve"]["0"]["psnr"] - plain["curve"]["0"]["psnr"]}
         write_json(out, result)
         plot_curve(result, RESULTS / "colorize_hints_curve.png")
+        if "hints" in models:
+            example_figure(Path(models["hints"]), photos, RESULTS / "colorize_hints_examples.png")
     import json
 
     import tables
