@@ -14,6 +14,7 @@ from colorseg.data.image_io import (
     convert_channels,
     read_image,
     read_mask,
+    read_mask_raw,
     save_png,
     to_float,
 )
@@ -232,6 +233,40 @@ def test_read_mask_true_colour_raises_naming_file(tmp_path: Path) -> None:
         read_mask(tmp_path / "colour_mask.png")
 
 
+def test_read_mask_raw_keeps_colour_masks_and_reports_the_mode(tmp_path: Path) -> None:
+    colour = np.zeros((3, 4, 3), dtype=np.uint8)
+    colour[1, 1] = (128, 64, 128)
+    Image.fromarray(colour).save(tmp_path / "colour_mask.png")
+    arr, mode = read_mask_raw(tmp_path / "colour_mask.png")
+    assert mode == "RGB" and arr.dtype == np.uint8
+    np.testing.assert_array_equal(arr, colour)  # the colours, not refused and not converted
+
+
+def test_read_mask_raw_stored_values_of_other_flavours(tmp_path: Path) -> None:
+    path, idx, _ = _palette_image(tmp_path)
+    arr, mode = read_mask_raw(path)
+    assert mode == "P"
+    np.testing.assert_array_equal(arr, idx)  # palette PNG: the indices
+    bits = np.array([[True, False], [False, True]])
+    Image.fromarray(bits).save(tmp_path / "bits.png")
+    arr, mode = read_mask_raw(tmp_path / "bits.png")
+    assert mode == "1" and arr.dtype == np.uint8
+    np.testing.assert_array_equal(arr, bits.astype(np.uint8))
+    wide = np.array([[0, 300], [65535, 7]], dtype=np.uint16)
+    tifffile.imwrite(tmp_path / "wide.tif", wide)
+    arr, mode = read_mask_raw(tmp_path / "wide.tif")
+    assert mode == "" and arr.dtype == np.uint16
+    np.testing.assert_array_equal(arr, wide)
+
+
+def test_read_mask_raw_refuses_non_integer_masks_naming_the_file(tmp_path: Path) -> None:
+    tifffile.imwrite(tmp_path / "float_mask.tif", np.zeros((2, 2), np.float32))
+    with pytest.raises(DataError, match=r"float_mask\.tif: mask must hold integer class indices, got float32"):
+        read_mask_raw(tmp_path / "float_mask.tif")
+    with pytest.raises(DataError, match="nope.png"):
+        read_mask_raw(tmp_path / "nope.png")
+
+
 # --------------------------------------------------------------------------- broken files
 
 
@@ -244,7 +279,7 @@ def _truncated_png(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("kind", ["truncated", "zero", "text"])
-@pytest.mark.parametrize("reader", [read_image, read_mask])
+@pytest.mark.parametrize("reader", [read_image, read_mask, read_mask_raw])
 def test_broken_files_raise_data_error_naming_file(tmp_path: Path, kind: str, reader) -> None:
     if kind == "truncated":
         path = _truncated_png(tmp_path)

@@ -172,25 +172,44 @@ def read_image(path: str | Path, channels: int | None = None, max_pixels: int | 
     return convert_channels(to_float(arr, name), channels, name)
 
 
+def read_mask_raw(path: str | Path, max_pixels: int | None = None) -> tuple[np.ndarray, str]:
+    """Read a mask's stored values as they are, colour masks included: ``(array, mode)``.
+
+    The array is ``(H, W)`` or ``(H, W, C)`` of an integer dtype (1-bit masks as ``uint8`` 0/1):
+    palette PNGs give their indices, colour-coded (RGB/RGBA) masks their colours, unrefused. This
+    is the reader for diagnosing masks (``colorseg data check``); training reads masks with
+    :func:`read_mask`, which refuses colour masks. ``mode`` is the file's PIL mode (``""`` for a
+    TIFF, read with tifffile; ``"RGB16"`` for a 16-bit RGB(A) PNG).
+
+    Raises DataError naming the file when it is missing, empty, not an image, corrupt, too large
+    (``max_pixels``, as for :func:`read_image`) or holds non-integer values.
+    """
+    path = Path(path)
+    arr, mode = _read_raw(path, max_pixels)
+    if arr.dtype == bool:
+        arr = arr.astype(np.uint8)
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise DataError(f"{display_path(path)}: mask must hold integer class indices, got {arr.dtype}")
+    return arr, mode
+
+
 def read_mask(path: str | Path, max_pixels: int | None = None) -> np.ndarray:
     """Read a label mask as int64 ``(H, W)`` of stored values (palette PNG: indices).
 
     An RGB(A) mask is accepted only when all colour channels are equal (a gray mask saved as
-    RGB); a true colour mask raises DataError, since class indices are expected.
+    RGB); a true colour mask raises DataError, since class indices are expected
+    (:func:`read_mask_raw` reads it without refusing).
     """
     path = Path(path)
-    arr, _ = _read_raw(path, max_pixels)
-    name = display_path(path)
+    arr, _ = read_mask_raw(path, max_pixels)
     if arr.ndim == 3:
         if arr.shape[2] == 1 or (arr.shape[2] in (3, 4) and (arr[:, :, :3] == arr[:, :, :1]).all()):
             arr = arr[:, :, 0]
         else:
             raise DataError(
-                f"{name}: mask is a colour (RGB) image; expected one channel of class indices "
+                f"{display_path(path)}: mask is a colour (RGB) image; expected one channel of class indices "
                 "(save masks as 8-bit gray or palette PNGs)"
             )
-    if not np.issubdtype(arr.dtype, np.integer) and arr.dtype != bool:
-        raise DataError(f"{name}: mask must hold integer class indices, got {arr.dtype}")
     return arr.astype(np.int64)
 
 

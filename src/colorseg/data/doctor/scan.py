@@ -2,8 +2,9 @@
 facts (value histogram with interior counts, colour or index, JPEG signature).
 
 Images are decoded with :func:`colorseg.data.image_io.read_image`, the decoder training uses, so
-"unreadable" here means unreadable for ``fit``. Masks are decoded raw (the same decoder as
-``read_mask`` but without refusing colour masks), because the doctor diagnoses them.
+"unreadable" here means unreadable for ``fit``. Masks are decoded with
+:func:`colorseg.data.image_io.read_mask_raw` (the decoder of ``read_mask``, without refusing colour
+masks), because the doctor diagnoses them.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from colorseg.data.doctor.duplicates import phash, pixel_digest
 from colorseg.data.doctor.layout import Entry
 from colorseg.data.doctor.mask_checks import MaskStats, is_jpeg_bytes, mask_plane, mask_stats
 from colorseg.data.files import display_path
-from colorseg.data.image_io import _read_raw, convert_channels, read_image
+from colorseg.data.image_io import convert_channels, read_image, read_mask_raw
 from colorseg.errors import DataError
 
 PROGRESS_MIN_FILES = 50  # show a progress bar from this many files on
@@ -83,16 +84,11 @@ def read_mask_plane(path: str | Path) -> tuple[np.ndarray, bool, str]:
     """Decode a mask raw → (2-D plane, is_colour, PIL mode); colour masks as packed ``0xRRGGBB``.
     DataError (naming the file) for unreadable files and non-integer masks."""
     path = Path(path)
-    arr, mode = _read_raw(path, None)
-    name = display_path(path)
-    if arr.dtype == bool:
-        arr = arr.astype(np.uint8)
-    if not np.issubdtype(arr.dtype, np.integer):
-        raise DataError(f"{name}: mask must hold integer class indices, got {arr.dtype}")
+    arr, mode = read_mask_raw(path)
     try:
         plane, colour = mask_plane(arr)
     except ValueError as exc:
-        raise DataError(f"{name}: {exc}") from exc
+        raise DataError(f"{display_path(path)}: {exc}") from exc
     return plane, colour, mode or "TIFF"
 
 
