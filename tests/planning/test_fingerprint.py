@@ -15,7 +15,6 @@ from colorseg.planning.fingerprint import (
     image_size,
     is_numbered_sequence,
     list_samples,
-    pair_folder,
     read_label_mask,
 )
 from tests.conftest import write_pair
@@ -169,7 +168,7 @@ def test_unpaired_files_are_refused_by_name(tmp_path: Path) -> None:
     root = index_folder(tmp_path / "e", n=3, size=8, classes=2)
     (root / "images" / "img_2.png").unlink()
     with pytest.raises(DataError, match=r"mask without image: .*masks/img_2\.png"):
-        pair_folder(root / "images", root / "masks")
+        compute_fingerprint(root)
     root = index_folder(tmp_path / "f", n=2, size=8, classes=2)
     Image.new("RGB", (8, 8)).save(root / "images" / "img_0.jpg")
     with pytest.raises(DataError, match="two files with one name"):

@@ -27,9 +27,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from colorseg.data.files import display_path, is_image_file, list_images
+from colorseg.data.files import display_path
 from colorseg.data.image_io import read_image, read_mask
-from colorseg.data.sources import Sample, build_source
+from colorseg.data.pairing import size_mismatch_message
+from colorseg.data.sources import POOL, Sample, build_source, paired_samples, read_split_files, source_folders
 from colorseg.errors import ConfigError, DataError
 
 PLAN_SOURCES = ("folder", "camvid", "isbi2012")
@@ -103,39 +104,6 @@ class Fingerprint:
 
 # ------------------------------------------------------------------------------------ listing
 
-def _stems(folder: Path) -> dict[str, list[Path]]:
-    out: dict[str, list[Path]] = {}
-    for p in sorted(folder.iterdir()):
-        if is_image_file(p) and p.is_file():
-            out.setdefault(p.stem, []).append(p)
-    return out
-
-
-def pair_folder(images_dir: Path, masks_dir: Path) -> list[Sample]:
-    """Image/mask pairs by file stem; DataError naming the first unpaired or ambiguous file."""
-    images = list_images(images_dir)  # refuses a missing or empty folder
-    if not masks_dir.is_dir():
-        raise DataError(f"mask folder not found: {display_path(masks_dir)} (expected next to "
-                        f"{display_path(images_dir)})")
-    masks = _stems(masks_dir)
-    image_stems = _stems(images_dir)
-    for stems in (image_stems, masks):
-        doubled = [paths for paths in stems.values() if len(paths) > 1]
-        if doubled:
-            raise DataError(f"two files with one name: {', '.join(display_path(p) for p in doubled[0])} "
-                            "(images and masks are paired by file name without extension)")
-    lonely = [p for p in images if p.stem not in masks]
-    if lonely:
-        raise DataError(f"image without mask: {display_path(lonely[0])} (no {display_path(masks_dir / lonely[0].stem)}.*)"
-                        + (f" and {len(lonely) - 1} more" if len(lonely) > 1 else ""))
-    orphans = [paths[0] for stem, paths in masks.items() if stem not in image_stems]
-    if orphans:
-        raise DataError(f"mask without image: {display_path(orphans[0])} (no "
-                        f"{display_path(images_dir / orphans[0].stem)}.*)"
-                        + (f" and {len(orphans) - 1} more" if len(orphans) > 1 else ""))
-    return [Sample(p.stem, p, masks[p.stem][0]) for p in images]
-
-
 def _layout_hint(root: Path) -> str:
     if (root / "trainannot").is_dir():
         return "; it looks like the CamVid layout: pass --source camvid"
@@ -144,50 +112,35 @@ def _layout_hint(root: Path) -> str:
     return ""
 
 
-def _folder_splits(root: Path) -> tuple[dict[str, list[Sample]], list[Sample]]:
-    images_dir = root / "images"
-    if not images_dir.is_dir():
-        raise DataError(f"no images/ folder in {display_path(root)} (the folder layout is ROOT/images + "
-                        f"ROOT/masks){_layout_hint(root)}")
-    pool = pair_folder(images_dir, root / "masks")
-    by_name = {s.name: s for s in pool}
-    splits: dict[str, list[Sample]] = {}
-    for split in ("train", "val", "test"):
-        f = root / "splits" / f"{split}.txt"
-        if f.is_file():
-            names = [ln.strip() for ln in f.read_text().splitlines() if ln.strip()]
-            unknown = [n for n in names if n not in by_name]
-            if unknown:
-                raise DataError(f"{display_path(f)}: unknown sample names {unknown[:10]}")
-            splits[split] = [by_name[n] for n in names]
-    return splits, pool
-
-
 def list_samples(root: str | Path, source: str) -> tuple[dict[str, list[Sample]], list[Sample]]:
     """(predefined splits, pool) of ``source`` under ``root``; the pool is what the data module
-    splits when a split is not predefined (all pairs minus the predefined val/test)."""
+    splits when a split is not predefined (all pairs minus the predefined val/test).
+
+    Pairing is the loaders' (:func:`~colorseg.data.sources.paired_samples`), but strict: a mask
+    without an image or two files with one name are refused too, naming the file.
+    """
     if source not in PLAN_SOURCES:
         raise ConfigError(f"unknown source {source!r} for planning; choose one of {', '.join(PLAN_SOURCES)}")
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"data folder not found: {display_path(root)}")
+    if source == "folder" and not (root / "images").is_dir():
+        raise DataError(f"no images/ folder in {display_path(root)} (the folder layout is ROOT/images + "
+                        f"ROOT/masks){_layout_hint(root)}")
+    if source == "camvid" and not (root / "train").is_dir():
+        raise DataError(f"no train/ folder in {display_path(root)} (the CamVid layout is ROOT/train + "
+                        "ROOT/trainannot, and the same for val and test)")
+    if source == "isbi2012" and not (root / "train" / "image").is_dir():
+        raise DataError(f"no train/image/ folder in {display_path(root)} (the ISBI 2012 layout is "
+                        "ROOT/train/image + ROOT/train/label)")
+    folders = {split: paired_samples(images_dir, masks_dir, strict=True)
+               for split, images_dir, masks_dir in source_folders(source, root)}
     if source == "folder":
-        splits, pool = _folder_splits(root)
-    else:
-        if source == "camvid" and not (root / "train").is_dir():
-            raise DataError(f"no train/ folder in {display_path(root)} (the CamVid layout is ROOT/train + "
-                            "ROOT/trainannot, and the same for val and test)")
-        if source == "isbi2012" and not (root / "train" / "image").is_dir():
-            raise DataError(f"no train/image/ folder in {display_path(root)} (the ISBI 2012 layout is "
-                            "ROOT/train/image + ROOT/train/label)")
+        pool = folders[POOL]
+        splits = read_split_files(root / "splits", pool)
+    else:  # the built-in sources' own split and order
         src = build_source(source, root)
-        splits = src.splits()
-        pool = src.pool()
-        # the built-in sources pair images to masks; a mask without an image is still worth a refusal
-        pairs = [(root / s, root / f"{s}annot") for s in splits] if source == "camvid" else \
-            [(root / "train" / "image", root / "train" / "label")]
-        for images_dir, masks_dir in pairs:
-            pair_folder(images_dir, masks_dir)
+        splits, pool = src.splits(), src.pool()
     if "train" in splits:
         pool = splits["train"]
     else:
@@ -292,8 +245,7 @@ def compute_fingerprint(root: str | Path, source: str = "folder", max_masks: int
         mask = read_label_mask(sample.mask_path)
         raw = read_image(sample.image_path)
         if raw.shape[:2] != mask.shape:
-            raise DataError(f"size mismatch: image {display_path(sample.image_path)} is {raw.shape[1]}x{raw.shape[0]} "
-                            f"but mask {display_path(sample.mask_path)} is {mask.shape[1]}x{mask.shape[0]}")
+            raise DataError(size_mismatch_message(sample.image_path, raw.shape[:2], sample.mask_path, mask.shape))
         if raw.shape[2] == 3:
             if np.array_equal(raw[:, :, 0], raw[:, :, 1]) and np.array_equal(raw[:, :, 0], raw[:, :, 2]):
                 gray_as_rgb += 1

@@ -24,6 +24,7 @@ from colorseg.data.doctor.mask_checks import (
 )
 from colorseg.data.doctor.scan import Record
 from colorseg.data.files import display_path
+from colorseg.data.pairing import size_mismatch_message
 
 SINGLE_POOL = (ALL, "pool")  # splits that fit carves further (seeded)
 
@@ -49,9 +50,9 @@ def file_findings(records: list[Record]) -> list[Finding]:
                                    _path(rec, which)))
         if rec.image is not None and rec.mask is not None and \
                 (rec.image.height, rec.image.width) != (rec.mask.height, rec.mask.width):
-            out.append(Finding(ERROR, "size_mismatch", (
-                f"size mismatch: image {_path(rec)} is {rec.image.width}x{rec.image.height} but mask "
-                f"{_path(rec, 'mask')} is {rec.mask.width}x{rec.mask.height}; fit stops on it"), _path(rec, "mask")))
+            out.append(Finding(ERROR, "size_mismatch", size_mismatch_message(
+                rec.entry.image, (rec.image.height, rec.image.width), rec.entry.mask,
+                (rec.mask.height, rec.mask.width)) + "; fit stops on it", _path(rec, "mask")))
     return out
 
 
