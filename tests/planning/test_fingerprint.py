@@ -15,7 +15,6 @@ from colorseg.planning.fingerprint import (
     image_size,
     is_numbered_sequence,
     list_samples,
-    read_label_mask,
 )
 from tests.conftest import write_pair
 from tests.planning.helpers import binary_folder, index_folder
@@ -193,7 +192,18 @@ def test_colour_masks_are_refused_pointing_to_the_converter(tmp_path: Path) -> N
         compute_fingerprint(root)
     gray_rgb = np.stack([np.eye(10, dtype=np.uint8)] * 3, axis=2)
     Image.fromarray(gray_rgb).save(root / "masks" / "a.png")  # gray saved as RGB: fine
-    assert read_label_mask(root / "masks" / "a.png").max() == 1
+    assert compute_fingerprint(root, progress=False).value_counts == {0: 90, 1: 10}
+
+
+def test_unreadable_files_are_refused_by_name(tmp_path: Path) -> None:
+    root = index_folder(tmp_path / "d", n=3, size=8, classes=2)
+    (root / "masks" / "img_1.png").write_bytes(b"not a png")
+    with pytest.raises(DataError, match=r"cannot read image .*masks/img_1\.png"):
+        compute_fingerprint(root, progress=False)
+    root = index_folder(tmp_path / "e", n=3, size=8, classes=2)
+    (root / "images" / "img_2.png").write_bytes(b"")
+    with pytest.raises(DataError, match=r"images/img_2\.png.*empty file"):
+        compute_fingerprint(root, progress=False)
 
 
 def test_size_mismatch_is_refused(tmp_path: Path) -> None:

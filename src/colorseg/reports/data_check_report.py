@@ -23,6 +23,7 @@ from colorseg.data.doctor import DataCheck, check_data, save_check_json
 from colorseg.data.doctor.check import DEFAULT_MAX_OVERLAYS
 from colorseg.data.doctor.duplicates import NEAR_THRESHOLD
 from colorseg.data.doctor.findings import ERROR, INFO, WARNING, group_findings
+from colorseg.data.doctor.fingerprint import SizeStats
 from colorseg.data.doctor.mask_checks import format_palette, format_value_map, unpack_rgb
 from colorseg.data.doctor.scan import Record, load_for_display
 from colorseg.data.files import atomic_write, display_path
@@ -108,8 +109,8 @@ def _findings_section(page: _Page, check: DataCheck, max_listed: int = 500) -> N
                  f'<ul style="font-size:0.9rem">{lis}</ul></details>')
 
 
-def _min_med_max(d: dict[str, int]) -> str:
-    return f"{d['min']} / {d['median']} / {d['max']}" if d else ""
+def _min_med_max(stats: SizeStats | None) -> str:
+    return f"{stats.min} / {stats.median:g} / {stats.max}" if stats else ""
 
 
 def _images_section(page: _Page, check: DataCheck) -> None:

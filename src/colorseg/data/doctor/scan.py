@@ -101,13 +101,14 @@ def read_mask_info(path: str | Path) -> MaskInfo:
     return MaskInfo(plane.shape[0], plane.shape[1], mode, mask_stats(plane, colour), is_jpeg_bytes(head))
 
 
-def scan(entries: Iterable[Entry], progress: bool = True) -> list[Record]:
-    """Read every image and mask of ``entries`` once (a progress bar on stderr for big data sets)."""
+def scan(entries: Iterable[Entry], progress: bool = True, desc: str = "checking") -> list[Record]:
+    """Read every image and mask of ``entries`` once (a progress bar titled ``desc`` on stderr for
+    big data sets)."""
     from tqdm import tqdm
 
     entries = list(entries)
     records = []
-    bar = tqdm(entries, desc="checking", unit="file", leave=False,
+    bar = tqdm(entries, desc=desc, unit="file", leave=False,
                disable=not progress or len(entries) < PROGRESS_MIN_FILES)
     for entry in bar:
         rec = Record(entry)
