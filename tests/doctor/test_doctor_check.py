@@ -82,7 +82,10 @@ def test_rgb_masks_are_errors_with_a_palette(tmp_path: Path) -> None:
     check = _check(write_folder(tmp_path / "d", n=4, colour=True))
     errors = _codes(check)["rgb_mask"]
     assert sorted(f.file for f in errors) == sorted(str(tmp_path / "d" / "masks" / f"s{i}.png") for i in range(4))
-    assert "--from rgb --palette palette.txt" in errors[0].message and check.exit_status == 2
+    root = tmp_path / "d"
+    assert (f"then convert with `colorseg data convert --from rgb {root / 'masks'} --images {root / 'images'} "
+            f"--palette palette.txt --output {tmp_path / 'd-converted'}`") in errors[0].message
+    assert check.exit_status == 2 and check.convert_commands["rgb"] in errors[0].message
     assert check.fingerprint.mask.kind == "rgb" and check.fingerprint.mask.colour_masks == 4
     pixels = {v: sum(int((label_mask(i) == v).sum()) for i in range(4)) for v in RGB_PALETTE}
     assert [(p.rgb, p.index, p.pixels) for p in check.palette] == [

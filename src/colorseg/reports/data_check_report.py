@@ -20,7 +20,7 @@ import pandas as pd
 from PIL import Image
 
 from colorseg.data.doctor import DataCheck, check_data, save_check_json
-from colorseg.data.doctor.check import DEFAULT_MAX_OVERLAYS
+from colorseg.data.doctor.check import DEFAULT_MAX_OVERLAYS, PALETTE_FILE
 from colorseg.data.doctor.duplicates import NEAR_THRESHOLD
 from colorseg.data.doctor.findings import ERROR, INFO, WARNING, group_findings
 from colorseg.data.doctor.fingerprint import SizeStats
@@ -34,7 +34,6 @@ from colorseg.reports.html import HtmlReport
 
 DEFAULT_OUTPUT = Path("data-check") / "report.html"
 CHECK_JSON = "check.json"
-PALETTE_FILE = "palette.txt"
 _BADGE = {ERROR: "#cf222e", WARNING: "#9a6700", INFO: "#59636e"}
 _LEFT = ' style="text-align:left"'
 
@@ -167,9 +166,12 @@ def _masks_section(page: _Page, check: DataCheck) -> None:
 
 def _palette_section(page: _Page, check: DataCheck) -> None:
     page.section("Proposed palette (colour masks)")
-    page.text(f"The colour masks use {sum(p.pixels > 0 for p in check.palette)} colours. A label index is proposed "
+    absent = sum(p.pixels == 0 for p in check.palette)
+    page.text(f"The colour masks use {len(check.palette) - absent} colours. A label index is proposed "
               f"for each, written to {PALETTE_FILE} next to this page (line i = label i). Edit the names, then "
-              f"convert: colorseg data convert --from rgb --palette {PALETTE_FILE}")
+              f"convert: {check.convert_commands['rgb']}"
+              + (f" The {absent} colours without pixels keep the known palette's order; fit refuses classes "
+                 "without training pixels, so delete their lines unless other masks hold them." if absent else ""))
     rows = "".join(f"<tr><td>{p.index}</td><td{_LEFT}>{swatch(p.rgb)}{p.rgb[0]} {p.rgb[1]} {p.rgb[2]}</td>"
                    f"<td{_LEFT}>{_esc(p.name)}</td><td>{p.pixels:,}</td></tr>" for p in check.palette)
     page.raw('<div class="table-wrap"><table><thead><tr><th>index</th><th>colour</th><th>name</th><th>pixels</th>'
@@ -276,8 +278,8 @@ def run_data_check(root: str | Path, output: str | Path = DEFAULT_OUTPUT, task: 
     """Check the data at ``root`` and write the HTML page ``output``, ``check.json`` next to it and,
     for colour masks, ``palette.txt`` (the proposed palette); returns the check (its
     ``exit_status``: 0 clean, 1 warnings, 2 errors)."""
-    check = check_data(root, task, source, max_overlays, near_threshold, progress)
     output = Path(output)
+    check = check_data(root, task, source, max_overlays, near_threshold, progress, output.parent / PALETTE_FILE)
     if check.palette:
         text = format_palette(check.palette)
 

@@ -10,6 +10,7 @@ itself (``folder``: every image under ROOT; ``bsds500``: its predefined splits).
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -140,6 +141,24 @@ def _discover_pairs(layout: Layout) -> None:
                                                display_path(problem.path)))
     if layout.source == "folder":
         _apply_split_files(layout)
+
+
+def convert_command(source: str, root: str | Path, fmt: str, palette: str | Path | None = None) -> str:
+    """The ``colorseg data convert --from FMT`` command line that turns the masks of a segmentation
+    layout into class indices, in a new folder ``<ROOT>-converted`` next to ``root`` (``palette``:
+    the palette file of ``--from rgb``). A layout with one image and mask folder (``folder``,
+    ``isbi2012``) gets its folders; ``camvid``'s split folders get placeholders (MASKS, IMAGES),
+    one command per split."""
+    folders = source_folders(source, root)
+    if len(folders) == 1:
+        _, images, masks = folders[0]
+        args = [str(masks), "--images", str(images)]
+    else:
+        args = ["MASKS", "--images", "IMAGES"]
+    root = Path(root)
+    output = root.parent / f"{root.resolve().name}-converted"
+    return shlex.join(["colorseg", "data", "convert", "--from", fmt, *args,
+                       *(["--palette", str(palette)] if palette is not None else []), "--output", str(output)])
 
 
 def _apply_split_files(layout: Layout) -> None:

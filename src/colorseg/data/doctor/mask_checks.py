@@ -17,6 +17,7 @@ poles or membranes).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -247,7 +248,10 @@ def propose_palette(colour_pixels: dict[int, int],
 
 
 def _palette_name(name: str) -> str:
-    return "_".join(str(name).split()) or "class"
+    """A name that stays one token of a palette line for every reader of ``R G B name`` files
+    (:func:`colorseg.formats.palette.read_palette` splits CSV at commas, labelmaps at colons and
+    drops comments after '#')."""
+    return re.sub(r"[\s,:#]+", "_", str(name)) or "class"
 
 
 def format_palette(entries: Sequence[PaletteEntry]) -> str:
