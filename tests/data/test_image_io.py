@@ -12,11 +12,15 @@ from PIL import Image
 
 from colorseg.data.image_io import (
     convert_channels,
+    image_mode,
+    pack_rgb,
+    probe_image,
     read_image,
     read_mask,
     read_mask_raw,
     save_png,
     to_float,
+    unpack_rgb,
 )
 from colorseg.errors import DataError
 
@@ -265,6 +269,42 @@ def test_read_mask_raw_refuses_non_integer_masks_naming_the_file(tmp_path: Path)
         read_mask_raw(tmp_path / "float_mask.tif")
     with pytest.raises(DataError, match="nope.png"):
         read_mask_raw(tmp_path / "nope.png")
+
+
+def test_pack_unpack_rgb_roundtrip() -> None:
+    rgba = np.array([[[1, 2, 3, 9], [255, 0, 128, 0]]], np.uint8)
+    packed = pack_rgb(rgba)  # alpha dropped
+    assert packed.dtype == np.uint32 and packed.tolist() == [[0x010203, 0xFF0080]]
+    assert unpack_rgb(packed[0, 1]) == (255, 0, 128) and int(pack_rgb(np.array((64, 0, 128)))) == 0x400080
+
+
+# --------------------------------------------------------------------------- headers
+
+
+def test_probe_image_agrees_with_read_image(tmp_path: Path) -> None:
+    Image.fromarray(np.zeros((7, 9), np.uint8)).save(tmp_path / "g.png")
+    Image.fromarray(_quadrant_rgb(7, 9)).save(tmp_path / "c.jpg")
+    _palette_image(tmp_path)
+    tifffile.imwrite(tmp_path / "t.tif", np.zeros((7, 9, 3), dtype=np.uint16))
+    tifffile.imwrite(tmp_path / "g.tif", np.zeros((7, 9), dtype=np.uint8))
+    for name in ("g.png", "c.jpg", "pal.png", "t.tif", "g.tif"):
+        assert probe_image(tmp_path / name) == read_image(tmp_path / name).shape, name
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated 90°: displayed as 20 wide, 30 high
+    Image.new("RGB", (30, 20)).save(tmp_path / "rot.jpg", exif=exif)
+    assert probe_image(tmp_path / "rot.jpg") == (30, 20, 3) == read_image(tmp_path / "rot.jpg").shape
+    (tmp_path / "junk.png").write_bytes(b"not an image")
+    with pytest.raises(DataError, match="junk.png"):
+        probe_image(tmp_path / "junk.png")
+
+
+def test_image_mode_from_the_header(tmp_path: Path) -> None:
+    path, _, _ = _palette_image(tmp_path)
+    assert image_mode(path) == "P"
+    Image.fromarray(np.zeros((2, 2), bool)).save(tmp_path / "bits.png")
+    assert image_mode(tmp_path / "bits.png") == "1"
+    (tmp_path / "junk.png").write_bytes(b"not an image")
+    assert image_mode(tmp_path / "junk.png") is None and image_mode(tmp_path / "missing.png") is None
 
 
 # --------------------------------------------------------------------------- broken files

@@ -18,21 +18,13 @@ from colorseg.data.doctor.mask_checks import (
     label_values,
     mask_plane,
     mask_stats,
-    pack_rgb,
     propose_palette,
     stray_values,
-    unpack_rgb,
     value_gaps,
 )
+from colorseg.data.image_io import pack_rgb
 from colorseg.data.sources import CAMVID_CLASSES, CAMVID_COLORS
 from tests.doctor.builders import jpeg_roundtrip, label_mask
-
-
-def test_pack_unpack_rgb_roundtrip() -> None:
-    rgb = np.array([[[1, 2, 3], [255, 0, 128]]], np.uint8)
-    packed = pack_rgb(rgb)
-    assert packed.tolist() == [[0x010203, 0xFF0080]]
-    assert unpack_rgb(packed[0, 1]) == (255, 0, 128)
 
 
 def test_mask_plane_gray_gray_as_rgb_and_colour() -> None:

@@ -12,7 +12,6 @@ from PIL import Image
 from colorseg.errors import ConfigError, DataError
 from colorseg.planning.fingerprint import (
     compute_fingerprint,
-    image_size,
     is_numbered_sequence,
     list_samples,
 )
@@ -123,17 +122,6 @@ def test_isbi_layout(tmp_path: Path) -> None:
     fp = compute_fingerprint(root, "isbi2012", progress=False)
     assert fp.source_value_map == {0: 0, 255: 1} and fp.source_class_names == ("membrane", "cell")
     assert fp.numbered_sequence and fp.channels == 1 and fp.binary_0_255
-
-
-def test_image_size_reads_headers_and_exif_rotation(tmp_path: Path) -> None:
-    path = tmp_path / "photo.jpg"
-    exif = Image.Exif()
-    exif[0x0112] = 6  # rotated 90°: displayed as 20 wide, 30 high
-    Image.new("RGB", (30, 20)).save(path, exif=exif)
-    assert image_size(path) == (30, 20)
-    plain = tmp_path / "plain.png"
-    Image.new("L", (30, 20)).save(plain)
-    assert image_size(plain) == (20, 30)
 
 
 # ------------------------------------------------------------------------------------ refusals

@@ -32,7 +32,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from colorseg.data.files import IMAGE_EXTENSIONS, display_path
-from colorseg.data.image_io import read_mask
+from colorseg.data.image_io import image_mode, pack_rgb, read_mask, unpack_rgb
 from colorseg.data.pairing import (
     AMBIGUOUS_STEM,
     BROKEN_LINK,
@@ -72,15 +72,6 @@ def _describe(values: np.ndarray, counts: np.ndarray, limit: int = 10) -> str:
     order = np.argsort(-counts, kind="stable")
     parts = [f"{values[i].tolist()}: {int(counts[i]):,} px" for i in order[:limit]]
     return ", ".join(parts) + (f" and {len(values) - limit} more" if len(values) > limit else "")
-
-
-def _pil_mode(path: Path) -> str | None:
-    """PIL's mode of an image file (None when PIL cannot open it, e.g. a TIFF only tifffile reads)."""
-    try:
-        with Image.open(path) as im:
-            return im.mode
-    except (UnidentifiedImageError, OSError, ValueError):
-        return None
 
 
 def _color_tokens(tokens: list[str]) -> tuple[Color, str] | None:
@@ -264,7 +255,7 @@ def read_rgb(src: str | Path, images_dir: str | Path | None, palette: str | Path
     if len(names) < 2:
         raise ConfigError(f"palette {palette}: fewer than 2 classes remain after --ignore-names")
     ignore = 255 if len(names) <= 255 else 65535
-    lut = {(r << 16) | (g << 8) | b: (ignore if n in ignore_names else names.index(n)) for n, (r, g, b) in entries}
+    lut = {int(pack_rgb(np.array(c))): (ignore if n in ignore_names else names.index(n)) for n, c in entries}
 
     def read(path: Path) -> np.ndarray:
         try:
@@ -272,16 +263,15 @@ def read_rgb(src: str | Path, images_dir: str | Path | None, palette: str | Path
                 if im.mode not in ("RGB", "RGBA", "P"):
                     raise DataError(f"{display_path(path)}: mode {im.mode} is not a colour mask; for class-index "
                                     "masks use --from voc (or --from binary for 0/255 masks)")
-                rgb = np.asarray(im.convert("RGB")).astype(np.int32)
+                packed = pack_rgb(np.asarray(im.convert("RGB")))
         except (UnidentifiedImageError, OSError) as exc:
             raise DataError(f"cannot read mask {display_path(path)}: {exc}") from exc
-        packed = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
         values, inverse, counts = np.unique(packed, return_inverse=True, return_counts=True)
         mapped = np.array([lut.get(int(v), -1) for v in values], dtype=np.int64)
         if (mapped < 0).any():
             if unknown == "error":
                 bad = values[mapped < 0]
-                rgbs = np.stack([(bad >> 16) & 255, (bad >> 8) & 255, bad & 255], axis=1)
+                rgbs = np.array([unpack_rgb(v) for v in bad])
                 raise DataError(f"{display_path(path)}: {len(bad)} colour(s) not in the palette {palette}: "
                                 f"{_describe(rgbs, counts[mapped < 0])} (pass --unknown-colors ignore to map them "
                                 f"to the ignore index {ignore})")
@@ -303,7 +293,7 @@ def read_binary(src: str | Path, images_dir: str | Path | None, classes: str | l
 
     def read(path: Path) -> np.ndarray:
         mask = read_mask(path)
-        if _pil_mode(path) == "1":
+        if image_mode(path) == "1":
             return mask.astype(np.uint16)
         if threshold is not None:
             return (mask >= threshold).astype(np.uint16)

@@ -24,19 +24,17 @@ file, an image and mask of different sizes, a colour mask.
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from colorseg.data.doctor.fingerprint import SizeStats, size_stats
 from colorseg.data.doctor.layout import Entry
-from colorseg.data.doctor.mask_checks import ValueHistogram, is_binary_0_255, unpack_rgb
-from colorseg.data.doctor.scan import Record, scan
+from colorseg.data.doctor.mask_checks import ValueHistogram, is_binary_0_255
+from colorseg.data.doctor.scan import Record, progress_bar, scan
 from colorseg.data.files import display_path
-from colorseg.data.image_io import read_image
+from colorseg.data.image_io import probe_image, unpack_rgb
 from colorseg.data.pairing import size_mismatch_message
 from colorseg.data.sources import POOL, Sample, build_source, paired_samples, read_split_files, source_folders
 from colorseg.errors import ConfigError, DataError
@@ -153,20 +151,9 @@ def list_samples(root: str | Path, source: str) -> tuple[dict[str, list[Sample]]
 
 # ------------------------------------------------------------------------------------ reading
 
-def image_size(path: Path) -> tuple[int, int]:
-    """(height, width) from the file header (EXIF rotations by 90° swap them), without decoding."""
-    try:
-        with Image.open(path) as im:
-            w, h = im.size
-            orientation = im.getexif().get(0x0112, 1) if im.format in ("JPEG", "TIFF", "PNG") else 1
-        return (w, h) if orientation in (5, 6, 7, 8) else (h, w)
-    except (OSError, ValueError, SyntaxError):  # PIL cannot read the header (e.g. some TIFFs, a corrupt
-        return read_image(path).shape[:2]  # file): decode once, or a DataError naming the file
-
-
 def split_fingerprint(samples: list[Sample], desc: str, progress: bool) -> SplitFingerprint:
     """Counts and size statistics of ``samples`` (every image header)."""
-    sizes = [image_size(s.image_path) for s in _progress(samples, f"sizes {desc}", progress)]
+    sizes = [probe_image(s.image_path)[:2] for s in progress_bar(samples, f"sizes {desc}", progress)]
     hs, ws = [h for h, _ in sizes], [w for _, w in sizes]
     return SplitFingerprint(len(samples), size_stats(hs), size_stats(ws), int(sum(h * w for h, w in sizes)))
 
@@ -187,14 +174,6 @@ def check_record(record: Record) -> None:
     if (record.image.height, record.image.width) != (mask.height, mask.width):
         raise DataError(size_mismatch_message(entry.image, (record.image.height, record.image.width), entry.mask,
                                               (mask.height, mask.width)))
-
-
-def _progress(items: list, desc: str, progress: bool):
-    if not progress or len(items) < 50:
-        return items
-    from tqdm import tqdm
-
-    return tqdm(items, desc=desc, unit="file", leave=False, file=sys.stderr)
 
 
 _NUMBERED = re.compile(r"^(.*?)(\d+)$")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from colorseg.data.doctor.fingerprint import DataFingerprint, split_fingerprint
 from colorseg.data.doctor.layout import Layout, convert_command, discover
 from colorseg.data.doctor.mask_checks import PaletteEntry, ValueHistogram, propose_palette
 from colorseg.data.doctor.scan import Record, scan
-from colorseg.data.files import atomic_write, display_path
+from colorseg.data.files import atomic_write_text, display_path
 from colorseg.data.sources import CAMVID_CLASSES, CAMVID_COLORS
 from colorseg.errors import ConfigError
 
@@ -167,10 +166,4 @@ def fingerprint_data(root: str | Path, task: str = "auto", source: str | None = 
 def save_check_json(check: DataCheck, path: str | Path) -> Path:
     """Write ``check.json`` (findings with severity, code, file, message; the fingerprint;
     duplicates; palette) atomically."""
-    text = json.dumps(check.to_dict(), indent=2, default=str)
-
-    def write(tmp: Path) -> None:
-        tmp.write_text(text + "\n", encoding="utf-8")
-        os.chmod(tmp, 0o644)
-
-    return atomic_write(path, write)
+    return atomic_write_text(path, json.dumps(check.to_dict(), indent=2, default=str) + "\n")

@@ -24,22 +24,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
+from colorseg.data.image_io import pack_rgb, unpack_rgb
+
 STRAY_INTERIOR_SHARE = 0.02  # a label value has at least 2 % of its pixels inside regions
 MIN_STRAY_VALUES = 3  # "many rare values": one thin class alone is not compression noise
 JPEG_SIGNATURE = b"\xff\xd8\xff"
 BINARY_VALUES = (0, 255)
-
-
-def pack_rgb(rgb: np.ndarray) -> np.ndarray:
-    """(H, W, 3+) uint8 colours → (H, W) uint32 ``0xRRGGBB`` (alpha dropped)."""
-    c = np.asarray(rgb)[..., :3].astype(np.uint32)
-    return (c[..., 0] << 16) | (c[..., 1] << 8) | c[..., 2]
-
-
-def unpack_rgb(value: int) -> tuple[int, int, int]:
-    """``0xRRGGBB`` → ``(R, G, B)``."""
-    value = int(value)
-    return (value >> 16) & 255, (value >> 8) & 255, value & 255
 
 
 def mask_plane(arr: np.ndarray) -> tuple[np.ndarray, bool]:

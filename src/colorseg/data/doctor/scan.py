@@ -9,19 +9,18 @@ masks), because the doctor diagnoses them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from colorseg.data.color_sources import is_grayscale
 from colorseg.data.doctor.duplicates import phash, pixel_digest
 from colorseg.data.doctor.layout import Entry
 from colorseg.data.doctor.mask_checks import MaskStats, is_jpeg_bytes, mask_plane, mask_stats
 from colorseg.data.files import display_path
-from colorseg.data.image_io import convert_channels, read_image, read_mask_raw
+from colorseg.data.image_io import convert_channels, image_mode, read_image, read_mask_raw
 from colorseg.errors import DataError
 
 PROGRESS_MIN_FILES = 50  # show a progress bar from this many files on
@@ -63,20 +62,12 @@ class Record:
     mask_error: str | None = None
 
 
-def _pil_mode(path: Path) -> str:
-    try:
-        with Image.open(path) as im:
-            return im.mode
-    except (OSError, ValueError, SyntaxError):  # tifffile-only TIFFs; bad files fail in the decoder
-        return "TIFF"
-
-
 def read_image_info(path: str | Path) -> ImageInfo:
     """Decode an image as training does; DataError (naming the file) when it cannot be read."""
     path = Path(path)
     img = read_image(path)
     gray = img.shape[2] == 1 or is_grayscale(img)
-    return ImageInfo(img.shape[0], img.shape[1], _pil_mode(path), img.shape[2], bool(gray),
+    return ImageInfo(img.shape[0], img.shape[1], image_mode(path) or "TIFF", img.shape[2], bool(gray),
                      phash(convert_channels(img, 1, display_path(path))[..., 0]), pixel_digest(img))
 
 
@@ -101,16 +92,18 @@ def read_mask_info(path: str | Path) -> MaskInfo:
     return MaskInfo(plane.shape[0], plane.shape[1], mode, mask_stats(plane, colour), is_jpeg_bytes(head))
 
 
-def scan(entries: Iterable[Entry], progress: bool = True, desc: str = "checking") -> list[Record]:
-    """Read every image and mask of ``entries`` once (a progress bar titled ``desc`` on stderr for
-    big data sets)."""
+def progress_bar(items: Sequence, desc: str, progress: bool = True):
+    """``items`` wrapped in a progress bar titled ``desc`` on stderr, shown when ``progress`` and
+    there are at least :data:`PROGRESS_MIN_FILES` of them."""
     from tqdm import tqdm
 
-    entries = list(entries)
+    return tqdm(items, desc=desc, unit="file", leave=False, disable=not progress or len(items) < PROGRESS_MIN_FILES)
+
+
+def scan(entries: Iterable[Entry], progress: bool = True, desc: str = "checking") -> list[Record]:
+    """Read every image and mask of ``entries`` once (a progress bar titled ``desc`` for big data sets)."""
     records = []
-    bar = tqdm(entries, desc=desc, unit="file", leave=False,
-               disable=not progress or len(entries) < PROGRESS_MIN_FILES)
-    for entry in bar:
+    for entry in progress_bar(list(entries), desc, progress):
         rec = Record(entry)
         if entry.image is not None:
             try:
