@@ -110,7 +110,7 @@ def pick_overlays(records: list[Record], values: list[int], max_per_value: int,
 def check_data(root: str | Path, task: str = "auto", source: str | None = None,
                max_overlays: int = DEFAULT_MAX_OVERLAYS, near_threshold: int = NEAR_THRESHOLD,
                progress: bool = True, palette_file: str | Path = PALETTE_FILE) -> DataCheck:
-    """Check the data set at ``root`` before training (see the README, "Check your data first").
+    """Check the data set at ``root`` before training (see the README, "Check your data").
 
     ``task``: ``segment``, ``colorize`` or ``auto`` (recognised from the folders); ``source``:
     ``folder``, ``camvid``, ``isbi2012`` (segmentation) or ``folder``, ``bsds500`` (colorization),
