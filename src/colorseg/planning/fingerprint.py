@@ -158,7 +158,7 @@ def split_fingerprint(samples: list[Sample], desc: str, progress: bool) -> Split
     return SplitFingerprint(len(samples), size_stats(hs), size_stats(ws), int(sum(h * w for h, w in sizes)))
 
 
-def check_record(record: Record) -> None:
+def _refuse_unusable(record: Record) -> None:
     """Refuse a scanned training pair the planner cannot use: an unreadable mask or image, a colour
     mask (pointing to the converter), an image and mask of different sizes. DataError naming the file."""
     entry, mask = record.entry, record.mask
@@ -218,7 +218,7 @@ def compute_fingerprint(root: str | Path, source: str = "folder", max_masks: int
     records = scan([Entry(training[i].name, "train", training[i].image_path, training[i].mask_path) for i in chosen],
                    progress=progress, desc="scan masks")
     for record in records:
-        check_record(record)
+        _refuse_unusable(record)
     hist = ValueHistogram.of(r.mask.stats for r in records)
     rgb = [r.image for r in records if r.image.channels == 3]
     n = len(records)
