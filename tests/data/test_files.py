@@ -10,6 +10,7 @@ from colorseg.data.files import (
     MAX_PIXELS,
     MAX_PIXELS_ENV,
     atomic_write,
+    atomic_write_text,
     check_image_file,
     is_image_file,
     list_images,
@@ -79,6 +80,13 @@ def test_atomic_write_durable_writes_the_content(tmp_path: Path) -> None:
     target = atomic_write(tmp_path / "sub" / "d.txt", lambda tmp: tmp.write_text("ok"), durable=True)
     assert target.read_text() == "ok"
     assert [p.name for p in target.parent.iterdir()] == ["d.txt"]
+
+
+def test_atomic_write_text_is_readable_by_everyone(tmp_path: Path) -> None:
+    target = atomic_write_text(tmp_path / "sub" / "t.txt", "héllo\n")
+    assert target.read_text(encoding="utf-8") == "héllo\n" and (target.stat().st_mode & 0o777) == 0o644
+    atomic_write_text(target, "new", durable=True)
+    assert target.read_text() == "new" and [p.name for p in target.parent.iterdir()] == ["t.txt"]
 
 
 def test_max_pixels_limit_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,10 +12,15 @@ from PIL import Image
 
 from colorseg.data.image_io import (
     convert_channels,
+    image_mode,
+    pack_rgb,
+    probe_image,
     read_image,
     read_mask,
+    read_mask_raw,
     save_png,
     to_float,
+    unpack_rgb,
 )
 from colorseg.errors import DataError
 
@@ -232,6 +237,76 @@ def test_read_mask_true_colour_raises_naming_file(tmp_path: Path) -> None:
         read_mask(tmp_path / "colour_mask.png")
 
 
+def test_read_mask_raw_keeps_colour_masks_and_reports_the_mode(tmp_path: Path) -> None:
+    colour = np.zeros((3, 4, 3), dtype=np.uint8)
+    colour[1, 1] = (128, 64, 128)
+    Image.fromarray(colour).save(tmp_path / "colour_mask.png")
+    arr, mode = read_mask_raw(tmp_path / "colour_mask.png")
+    assert mode == "RGB" and arr.dtype == np.uint8
+    np.testing.assert_array_equal(arr, colour)  # the colours, not refused and not converted
+
+
+def test_read_mask_raw_stored_values_of_other_flavours(tmp_path: Path) -> None:
+    path, idx, _ = _palette_image(tmp_path)
+    arr, mode = read_mask_raw(path)
+    assert mode == "P"
+    np.testing.assert_array_equal(arr, idx)  # palette PNG: the indices
+    bits = np.array([[True, False], [False, True]])
+    Image.fromarray(bits).save(tmp_path / "bits.png")
+    arr, mode = read_mask_raw(tmp_path / "bits.png")
+    assert mode == "1" and arr.dtype == np.uint8
+    np.testing.assert_array_equal(arr, bits.astype(np.uint8))
+    wide = np.array([[0, 300], [65535, 7]], dtype=np.uint16)
+    tifffile.imwrite(tmp_path / "wide.tif", wide)
+    arr, mode = read_mask_raw(tmp_path / "wide.tif")
+    assert mode == "" and arr.dtype == np.uint16
+    np.testing.assert_array_equal(arr, wide)
+
+
+def test_read_mask_raw_refuses_non_integer_masks_naming_the_file(tmp_path: Path) -> None:
+    tifffile.imwrite(tmp_path / "float_mask.tif", np.zeros((2, 2), np.float32))
+    with pytest.raises(DataError, match=r"float_mask\.tif: mask must hold integer class indices, got float32"):
+        read_mask_raw(tmp_path / "float_mask.tif")
+    with pytest.raises(DataError, match="nope.png"):
+        read_mask_raw(tmp_path / "nope.png")
+
+
+def test_pack_unpack_rgb_roundtrip() -> None:
+    rgba = np.array([[[1, 2, 3, 9], [255, 0, 128, 0]]], np.uint8)
+    packed = pack_rgb(rgba)  # alpha dropped
+    assert packed.dtype == np.uint32 and packed.tolist() == [[0x010203, 0xFF0080]]
+    assert unpack_rgb(packed[0, 1]) == (255, 0, 128) and int(pack_rgb(np.array((64, 0, 128)))) == 0x400080
+
+
+# --------------------------------------------------------------------------- headers
+
+
+def test_probe_image_agrees_with_read_image(tmp_path: Path) -> None:
+    Image.fromarray(np.zeros((7, 9), np.uint8)).save(tmp_path / "g.png")
+    Image.fromarray(_quadrant_rgb(7, 9)).save(tmp_path / "c.jpg")
+    _palette_image(tmp_path)
+    tifffile.imwrite(tmp_path / "t.tif", np.zeros((7, 9, 3), dtype=np.uint16))
+    tifffile.imwrite(tmp_path / "g.tif", np.zeros((7, 9), dtype=np.uint8))
+    for name in ("g.png", "c.jpg", "pal.png", "t.tif", "g.tif"):
+        assert probe_image(tmp_path / name) == read_image(tmp_path / name).shape, name
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated 90°: displayed as 20 wide, 30 high
+    Image.new("RGB", (30, 20)).save(tmp_path / "rot.jpg", exif=exif)
+    assert probe_image(tmp_path / "rot.jpg") == (30, 20, 3) == read_image(tmp_path / "rot.jpg").shape
+    (tmp_path / "junk.png").write_bytes(b"not an image")
+    with pytest.raises(DataError, match="junk.png"):
+        probe_image(tmp_path / "junk.png")
+
+
+def test_image_mode_from_the_header(tmp_path: Path) -> None:
+    path, _, _ = _palette_image(tmp_path)
+    assert image_mode(path) == "P"
+    Image.fromarray(np.zeros((2, 2), bool)).save(tmp_path / "bits.png")
+    assert image_mode(tmp_path / "bits.png") == "1"
+    (tmp_path / "junk.png").write_bytes(b"not an image")
+    assert image_mode(tmp_path / "junk.png") is None and image_mode(tmp_path / "missing.png") is None
+
+
 # --------------------------------------------------------------------------- broken files
 
 
@@ -244,7 +319,7 @@ def _truncated_png(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("kind", ["truncated", "zero", "text"])
-@pytest.mark.parametrize("reader", [read_image, read_mask])
+@pytest.mark.parametrize("reader", [read_image, read_mask, read_mask_raw])
 def test_broken_files_raise_data_error_naming_file(tmp_path: Path, kind: str, reader) -> None:
     if kind == "truncated":
         path = _truncated_png(tmp_path)

@@ -12,6 +12,7 @@ from PIL import Image
 
 from colorseg.data.doctor import check_data, fingerprint_data, save_check_json
 from colorseg.data.doctor.check import pick_overlays
+from colorseg.data.doctor.fingerprint import SizeStats, size_stats
 from colorseg.errors import ConfigError
 from tests.doctor.builders import (
     RGB_PALETTE,
@@ -38,13 +39,18 @@ def _codes(check, severity: str | None = None) -> dict[str, list]:
     return out
 
 
+def test_size_stats_median_min_max() -> None:
+    assert size_stats([30, 10, 20, 100]) == SizeStats(25.0, 10, 100)
+    assert size_stats([]) is None
+
+
 def test_clean_folder_exit_0_and_fingerprint(tmp_path: Path) -> None:
     check = _check(write_folder(tmp_path / "d", n=6))
     assert [f for f in check.findings if f.severity != "info"] == [] and check.exit_status == 0
     fp = check.fingerprint
     assert (fp.task, fp.source) == ("segment", "folder") and list(fp.splits) == ["all"]
     split = fp.splits["all"]
-    assert split.images == 6 and split.width == {"min": 64, "median": 64, "max": 64} and split.channels == {3: 6}
+    assert split.images == 6 and split.width == SizeStats(64.0, 64, 64) and split.channels == {3: 6}
     assert split.modes == {"RGB": 6} and split.distinct_sizes == 1
     assert sorted(split.class_pixel_frequency) == [0, 1, 2]
     assert sum(split.class_pixel_frequency.values()) == pytest.approx(1.0)
@@ -76,7 +82,10 @@ def test_rgb_masks_are_errors_with_a_palette(tmp_path: Path) -> None:
     check = _check(write_folder(tmp_path / "d", n=4, colour=True))
     errors = _codes(check)["rgb_mask"]
     assert sorted(f.file for f in errors) == sorted(str(tmp_path / "d" / "masks" / f"s{i}.png") for i in range(4))
-    assert "--from rgb --palette palette.txt" in errors[0].message and check.exit_status == 2
+    root = tmp_path / "d"
+    assert (f"then convert with `colorseg data convert --from rgb {root / 'masks'} --images {root / 'images'} "
+            f"--palette palette.txt --output {tmp_path / 'd-converted'}`") in errors[0].message
+    assert check.exit_status == 2 and check.convert_commands["rgb"] in errors[0].message
     assert check.fingerprint.mask.kind == "rgb" and check.fingerprint.mask.colour_masks == 4
     pixels = {v: sum(int((label_mask(i) == v).sum()) for i in range(4)) for v in RGB_PALETTE}
     assert [(p.rgb, p.index, p.pixels) for p in check.palette] == [

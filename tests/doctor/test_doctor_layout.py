@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from colorseg.data.color_sources import BSDS500Source
-from colorseg.data.doctor.layout import detect, discover
+from colorseg.data.doctor.layout import convert_command, detect, discover
 from colorseg.data.sources import build_source
 from colorseg.errors import ConfigError, DataError
 from tests.doctor.builders import photo, save, write_camvid, write_folder, write_isbi, write_photos
@@ -106,3 +106,13 @@ def test_missing_folders_are_findings(tmp_path: Path) -> None:
     assert [f.code for f in discover(tmp_path / "e").findings] == ["no_images"]
     (tmp_path / "p").mkdir()
     assert [f.code for f in discover(tmp_path / "p", task="colorize").findings] == ["no_images"]
+
+
+def test_convert_command_names_the_layouts_folders(tmp_path: Path) -> None:
+    root = tmp_path / "my data"
+    assert convert_command("folder", root, "rgb", "out/palette.txt") == (
+        f"colorseg data convert --from rgb '{root / 'masks'}' --images '{root / 'images'}' "
+        f"--palette out/palette.txt --output '{tmp_path / 'my data-converted'}'")
+    assert convert_command("isbi2012", tmp_path / "i", "binary").startswith(
+        f"colorseg data convert --from binary {tmp_path / 'i' / 'train' / 'label'} --images")
+    assert " MASKS --images IMAGES " in convert_command("camvid", tmp_path / "c", "rgb", "p.txt")  # one per split

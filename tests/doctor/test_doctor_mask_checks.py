@@ -18,21 +18,13 @@ from colorseg.data.doctor.mask_checks import (
     label_values,
     mask_plane,
     mask_stats,
-    pack_rgb,
     propose_palette,
     stray_values,
-    unpack_rgb,
     value_gaps,
 )
+from colorseg.data.image_io import pack_rgb
 from colorseg.data.sources import CAMVID_CLASSES, CAMVID_COLORS
 from tests.doctor.builders import jpeg_roundtrip, label_mask
-
-
-def test_pack_unpack_rgb_roundtrip() -> None:
-    rgb = np.array([[[1, 2, 3], [255, 0, 128]]], np.uint8)
-    packed = pack_rgb(rgb)
-    assert packed.tolist() == [[0x010203, 0xFF0080]]
-    assert unpack_rgb(packed[0, 1]) == (255, 0, 128)
 
 
 def test_mask_plane_gray_gray_as_rgb_and_colour() -> None:
@@ -59,6 +51,28 @@ def test_mask_stats_counts_interior_pixels() -> None:
     assert s.counts.tolist() == [24, 25]
     assert s.interior.tolist() == [0, 9]
     assert s.count_of(1) == 25 and s.count_of(7) == 0 and s.num_pixels == 49
+
+
+def test_mask_stats_row_positions_and_boundary_pixels() -> None:
+    # rows 0-1 hold 1 (top), rows 2-4 hold 0, with a one-pixel column of 2 in row 4 (bottom)
+    m = np.zeros((5, 4), np.uint8)
+    m[:2] = 1
+    m[4, 1] = 2
+    s = mask_stats(m)
+    assert s.values.tolist() == [0, 1, 2]
+    rows = np.arange(5) / 4  # 0 = top row, 1 = bottom row
+    assert s.row_sums.tolist() == pytest.approx([4 * rows[2] + 4 * rows[3] + 3 * rows[4], 4 * (rows[0] + rows[1]), 1.0])
+    # boundary: 0 touches 1 along row 2 (4 px) and 2 from above and both sides (3 px); 1 along row 1; 2 itself
+    assert s.boundary.tolist() == [7, 4, 1]
+
+
+def test_value_histogram_mean_rows_boundary_and_mask_shares() -> None:
+    top = np.zeros((3, 3), np.uint8)
+    top[0] = 1
+    hist = ValueHistogram.of([mask_stats(top), mask_stats(np.zeros((3, 3), np.uint8))])
+    assert hist.mean_rows() == pytest.approx({0: (3 * 0.5 + 3 * 1.0 + 9 * 0.5) / 15, 1: 0.0})
+    assert hist.boundary_shares() == {0: 3 / 15, 1: 1.0}
+    assert hist.mask_shares(2) == {0: 1.0, 1: 0.5}
 
 
 def test_stray_values_found_in_jpeg_compressed_binary_mask_but_not_in_clean_masks() -> None:

@@ -221,3 +221,14 @@ def test_binary_one_bit_png(binary_src: Path) -> None:
     Image.fromarray(m).convert("1").save(binary_src / "masks" / "cell.png")
     conv = read_binary(binary_src / "masks", binary_src / "images", classes="bg,cell")
     assert next(conv.samples).mask.sum() == 6 and conv.class_names == ["bg", "cell"]
+
+
+def test_mask_folders_pair_like_the_loaders(binary_src: Path, tmp_path: Path) -> None:
+    """Pairing is the loaders' (colorseg.data.pairing): two masks with one name are refused (the
+    loader would silently pair one), an empty mask folder is named."""
+    Image.fromarray(np.zeros((5, 6), dtype=np.uint8)).save(binary_src / "masks" / "cell.tif")
+    with pytest.raises(DataError, match=r"two files with one name: .*cell\.png and .*cell\.tif"):
+        read_binary(binary_src / "masks", binary_src / "images")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match=r"no image files .* in folder: .*empty"):
+        read_binary(tmp_path / "empty", binary_src / "images")

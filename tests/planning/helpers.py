@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from colorseg.planning.fingerprint import Fingerprint, SizeStats, SplitFingerprint
+from colorseg.data.doctor.fingerprint import SizeStats
+from colorseg.planning.fingerprint import Fingerprint, SplitFingerprint
 from tests.conftest import write_pair
 
 

@@ -12,11 +12,8 @@ from PIL import Image
 from colorseg.errors import ConfigError, DataError
 from colorseg.planning.fingerprint import (
     compute_fingerprint,
-    image_size,
     is_numbered_sequence,
     list_samples,
-    pair_folder,
-    read_label_mask,
 )
 from tests.conftest import write_pair
 from tests.planning.helpers import binary_folder, index_folder
@@ -127,17 +124,6 @@ def test_isbi_layout(tmp_path: Path) -> None:
     assert fp.numbered_sequence and fp.channels == 1 and fp.binary_0_255
 
 
-def test_image_size_reads_headers_and_exif_rotation(tmp_path: Path) -> None:
-    path = tmp_path / "photo.jpg"
-    exif = Image.Exif()
-    exif[0x0112] = 6  # rotated 90°: displayed as 20 wide, 30 high
-    Image.new("RGB", (30, 20)).save(path, exif=exif)
-    assert image_size(path) == (30, 20)
-    plain = tmp_path / "plain.png"
-    Image.new("L", (30, 20)).save(plain)
-    assert image_size(plain) == (20, 30)
-
-
 # ------------------------------------------------------------------------------------ refusals
 
 def test_missing_and_empty_folders_are_refused(tmp_path: Path) -> None:
@@ -169,7 +155,7 @@ def test_unpaired_files_are_refused_by_name(tmp_path: Path) -> None:
     root = index_folder(tmp_path / "e", n=3, size=8, classes=2)
     (root / "images" / "img_2.png").unlink()
     with pytest.raises(DataError, match=r"mask without image: .*masks/img_2\.png"):
-        pair_folder(root / "images", root / "masks")
+        compute_fingerprint(root)
     root = index_folder(tmp_path / "f", n=2, size=8, classes=2)
     Image.new("RGB", (8, 8)).save(root / "images" / "img_0.jpg")
     with pytest.raises(DataError, match="two files with one name"):
@@ -194,7 +180,18 @@ def test_colour_masks_are_refused_pointing_to_the_converter(tmp_path: Path) -> N
         compute_fingerprint(root)
     gray_rgb = np.stack([np.eye(10, dtype=np.uint8)] * 3, axis=2)
     Image.fromarray(gray_rgb).save(root / "masks" / "a.png")  # gray saved as RGB: fine
-    assert read_label_mask(root / "masks" / "a.png").max() == 1
+    assert compute_fingerprint(root, progress=False).value_counts == {0: 90, 1: 10}
+
+
+def test_unreadable_files_are_refused_by_name(tmp_path: Path) -> None:
+    root = index_folder(tmp_path / "d", n=3, size=8, classes=2)
+    (root / "masks" / "img_1.png").write_bytes(b"not a png")
+    with pytest.raises(DataError, match=r"cannot read image .*masks/img_1\.png"):
+        compute_fingerprint(root, progress=False)
+    root = index_folder(tmp_path / "e", n=3, size=8, classes=2)
+    (root / "images" / "img_2.png").write_bytes(b"")
+    with pytest.raises(DataError, match=r"images/img_2\.png.*empty file"):
+        compute_fingerprint(root, progress=False)
 
 
 def test_size_mismatch_is_refused(tmp_path: Path) -> None:

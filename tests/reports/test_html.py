@@ -95,7 +95,7 @@ def test_save_is_atomic_and_creates_parents(tmp_path):
 
 def test_save_failure_leaves_no_temp_file(tmp_path, monkeypatch):
     report = HtmlReport("x")
-    monkeypatch.setattr("colorseg.reports.html.os.replace", lambda *a: (_ for _ in ()).throw(OSError("disk")))
+    monkeypatch.setattr("colorseg.data.files.os.replace", lambda *a: (_ for _ in ()).throw(OSError("disk")))
     with pytest.raises(OSError):
         report.save(tmp_path / "r.html")
     assert list(tmp_path.iterdir()) == []
@@ -112,6 +112,18 @@ def test_figure_to_data_uri_closes_the_figure():
     with pytest.raises(ValueError):
         figure_to_data_uri(small_figure(), fmt="bmp")
     plt.close("all")
+
+
+def test_array_to_data_uri_as_jpeg() -> None:
+    rgb = np.full((8, 8, 3), (200, 30, 30), np.uint8)
+    uri = array_to_data_uri(rgb, "jpeg", quality=90)
+    assert uri.startswith("data:image/jpeg;base64,/9j/")
+    decoded = np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))))
+    assert decoded.shape == (8, 8, 3) and np.abs(decoded.astype(int) - rgb).max() <= 4
+    with pytest.raises(ValueError, match="alpha"):
+        array_to_data_uri(np.zeros((2, 2, 4), np.uint8), "jpeg")
+    with pytest.raises(ValueError, match="png or jpeg"):
+        array_to_data_uri(rgb, "gif")
 
 
 def test_array_to_data_uri_range_by_dtype():

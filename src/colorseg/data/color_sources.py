@@ -22,7 +22,6 @@ from scipy import ndimage
 
 from colorseg.data.files import list_images
 from colorseg.data.image_io import read_image
-from colorseg.data.lab import lab_to_rgb_array
 from colorseg.errors import ConfigError, DataError
 
 COLOR_SOURCE_KINDS = ("folder", "bsds500", "synthetic")
@@ -74,6 +73,9 @@ def make_color_sample(seed: int, index: int, size: int = 64) -> np.ndarray:
             colour = circle_colour
         lab[region] = colour
         lab[region, 0] += 3 * np.sin(xx[region] / 2.0)  # texture in L only
+    from colorseg.data.lab import lab_to_rgb_array  # torch: imported only to make samples, so that listing
+    # photos (the data doctor, the planner through it) does not load it
+
     return lab_to_rgb_array(lab).astype(np.float32)
 
 

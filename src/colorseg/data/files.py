@@ -1,4 +1,4 @@
-"""File-system helpers: printable paths, image listing, atomic writes, the pixel limit.
+"""File-system helpers: printable paths, image listing, atomic writes (of text too), the pixel limit.
 
 Image decoding lives in :mod:`colorseg.data.image_io`; this module knows file names, folders and
 bytes on disk, never pixels.
@@ -127,6 +127,17 @@ def atomic_write(path: str | Path, write_fn, durable: bool = False) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def atomic_write_text(path: str | Path, text: str, durable: bool = False) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` with :func:`atomic_write`, readable by everyone (0644;
+    the temporary file is made 0600) since reports, configs and palettes are meant to be shared."""
+
+    def write(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+        os.chmod(tmp, 0o644)
+
+    return atomic_write(path, write, durable=durable)
 
 
 def fsync(path: str | Path) -> None:

@@ -28,6 +28,16 @@ Image.MAX_IMAGE_PIXELS = None  # we enforce our own limit with a clear message
 
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R BT.601, as PIL's "L"
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # classic and BigTIFF
+_GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")  # PIL modes read_image gives 1 channel
+
+
+def _is_tiff(path: Path) -> bool:
+    """True when the file starts with a TIFF signature (classic or BigTIFF): tifffile reads it."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) in _TIFF_MAGIC
+    except OSError as exc:
+        raise DataError(f"cannot read image {display_path(path)}: {exc.strerror or exc}") from exc
 
 
 def _read_raw(path: Path, max_pixels: int | None) -> tuple[np.ndarray, str]:
@@ -38,12 +48,7 @@ def _read_raw(path: Path, max_pixels: int | None) -> tuple[np.ndarray, str]:
     check_image_file(path)
     max_pixels = max_pixels_limit() if max_pixels is None else max_pixels
     name = display_path(path)
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(4)
-    except OSError as exc:
-        raise DataError(f"cannot read image {name}: {exc.strerror or exc}") from exc
-    if head in _TIFF_MAGIC:
+    if _is_tiff(path):
         import tifffile
 
         try:
@@ -172,25 +177,97 @@ def read_image(path: str | Path, channels: int | None = None, max_pixels: int | 
     return convert_channels(to_float(arr, name), channels, name)
 
 
+def probe_image(path: str | Path) -> tuple[int, int, int]:
+    """``(height, width, channels)`` of an image as :func:`read_image` returns it (EXIF orientation
+    applied; channels 1 or 3), from the file header only, without decoding the pixels.
+
+    Raises DataError naming the file when it is missing, empty or not a readable image.
+    """
+    path = Path(path)
+    check_image_file(path)
+    name = display_path(path)
+    if _is_tiff(path):  # read_image uses tifffile for TIFF (no EXIF orientation)
+        import tifffile
+
+        try:
+            with tifffile.TiffFile(path) as tif:
+                page = tif.pages[0]
+                return int(page.imagelength), int(page.imagewidth), 1 if page.samplesperpixel <= 2 else 3
+        except Exception as exc:  # tifffile raises many types on corrupt files
+            raise DataError(f"cannot read image {name}: {exc}") from exc
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+            if im.getexif().get(0x0112, 1) in (5, 6, 7, 8):  # transposing orientations swap the sides
+                w, h = h, w
+            return h, w, 1 if im.mode in _GRAY_MODES else 3
+    except UnidentifiedImageError as exc:
+        raise DataError(f"cannot read image {name}: not a recognised image format") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise DataError(f"cannot read image {name}: {exc}") from exc
+
+
+def image_mode(path: str | Path) -> str | None:
+    """PIL's mode of an image file from its header (``"L"``, ``"RGB"``, ``"P"``, ``"1"`` …), or None
+    when PIL cannot open it (a TIFF only tifffile reads, a broken file: reading it says why)."""
+    try:
+        with Image.open(path) as im:
+            return im.mode
+    except (OSError, ValueError, SyntaxError):
+        return None
+
+
+def pack_rgb(rgb: np.ndarray) -> np.ndarray:
+    """(..., 3+) colours (uint8 values) → (...) uint32 ``0xRRGGBB``, alpha dropped: one integer per
+    colour of a colour-coded mask."""
+    c = np.asarray(rgb)[..., :3].astype(np.uint32)
+    return (c[..., 0] << 16) | (c[..., 1] << 8) | c[..., 2]
+
+
+def unpack_rgb(value: int) -> tuple[int, int, int]:
+    """``0xRRGGBB`` → ``(R, G, B)`` (the inverse of :func:`pack_rgb` for one colour)."""
+    value = int(value)
+    return (value >> 16) & 255, (value >> 8) & 255, value & 255
+
+
+def read_mask_raw(path: str | Path, max_pixels: int | None = None) -> tuple[np.ndarray, str]:
+    """Read a mask's stored values as they are, colour masks included: ``(array, mode)``.
+
+    The array is ``(H, W)`` or ``(H, W, C)`` of an integer dtype (1-bit masks as ``uint8`` 0/1):
+    palette PNGs give their indices, colour-coded (RGB/RGBA) masks their colours, unrefused. This
+    is the reader for diagnosing masks (``colorseg data check``); training reads masks with
+    :func:`read_mask`, which refuses colour masks. ``mode`` is the file's PIL mode (``""`` for a
+    TIFF, read with tifffile; ``"RGB16"`` for a 16-bit RGB(A) PNG).
+
+    Raises DataError naming the file when it is missing, empty, not an image, corrupt, too large
+    (``max_pixels``, as for :func:`read_image`) or holds non-integer values.
+    """
+    path = Path(path)
+    arr, mode = _read_raw(path, max_pixels)
+    if arr.dtype == bool:
+        arr = arr.astype(np.uint8)
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise DataError(f"{display_path(path)}: mask must hold integer class indices, got {arr.dtype}")
+    return arr, mode
+
+
 def read_mask(path: str | Path, max_pixels: int | None = None) -> np.ndarray:
     """Read a label mask as int64 ``(H, W)`` of stored values (palette PNG: indices).
 
     An RGB(A) mask is accepted only when all colour channels are equal (a gray mask saved as
-    RGB); a true colour mask raises DataError, since class indices are expected.
+    RGB); a true colour mask raises DataError, since class indices are expected
+    (:func:`read_mask_raw` reads it without refusing).
     """
     path = Path(path)
-    arr, _ = _read_raw(path, max_pixels)
-    name = display_path(path)
+    arr, _ = read_mask_raw(path, max_pixels)
     if arr.ndim == 3:
         if arr.shape[2] == 1 or (arr.shape[2] in (3, 4) and (arr[:, :, :3] == arr[:, :, :1]).all()):
             arr = arr[:, :, 0]
         else:
             raise DataError(
-                f"{name}: mask is a colour (RGB) image; expected one channel of class indices "
+                f"{display_path(path)}: mask is a colour (RGB) image; expected one channel of class indices "
                 "(save masks as 8-bit gray or palette PNGs)"
             )
-    if not np.issubdtype(arr.dtype, np.integer) and arr.dtype != bool:
-        raise DataError(f"{name}: mask must hold integer class indices, got {arr.dtype}")
     return arr.astype(np.int64)
 
 

@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from colorseg.data import synthetic
-from colorseg.data.files import display_path, is_image_file, list_images
+from colorseg.data.files import display_path
 from colorseg.data.image_io import read_image, read_mask
+from colorseg.data.pairing import LOADER_REFUSES, PROBLEM_KINDS, pair_by_stem, size_mismatch_message
 from colorseg.errors import ConfigError, DataError
 
 CAMVID_CLASSES = ["Sky", "Building", "Pole", "Road", "Pavement", "Tree", "SignSymbol", "Fence",
@@ -94,9 +95,7 @@ class Source:
         image = read_image(sample.image_path, channels=self.in_channels)
         mask = read_mask(sample.mask_path)
         if mask.shape != image.shape[:2]:
-            raise DataError(f"size mismatch: image {display_path(sample.image_path)} is "
-                            f"{image.shape[1]}x{image.shape[0]} but mask {display_path(sample.mask_path)} is "
-                            f"{mask.shape[1]}x{mask.shape[0]}")
+            raise DataError(size_mismatch_message(sample.image_path, image.shape[:2], sample.mask_path, mask.shape))
         return image, self._map_and_check(mask, sample.mask_path)
 
     def _map_and_check(self, mask: np.ndarray, path: Path | None) -> np.ndarray:
@@ -118,17 +117,61 @@ class Source:
         return mask
 
 
-def _pair_by_stem(images_dir: Path, masks_dir: Path) -> list[Sample]:
-    images = list_images(images_dir)
-    masks = {p.stem: p for p in masks_dir.iterdir() if is_image_file(p)} if masks_dir.is_dir() else {}
-    if not masks_dir.is_dir():
-        raise DataError(f"mask folder not found: {display_path(masks_dir)}")
-    missing = [p for p in images if p.stem not in masks]
-    if missing:
-        raise DataError(f"image without mask: {display_path(missing[0])} "
-                        f"(no {display_path(masks_dir / missing[0].stem)}.*)"
-                        + (f" and {len(missing) - 1} more" if len(missing) > 1 else ""))
-    return [Sample(p.stem, p, masks[p.stem]) for p in images]
+#: the splits a source may predefine, in order (``folder``: ``ROOT/splits/<name>.txt``)
+SPLIT_NAMES = ("train", "val", "test")
+POOL = "all"  # split name of the folders of a source without predefined splits (the pool)
+
+
+def source_folders(kind: str, root: str | Path) -> list[tuple[str, Path, Path]]:
+    """``(split, image folder, mask folder)`` of a file-based source, as its loader reads them:
+    ``camvid`` one per predefined split, ``isbi2012`` and ``folder`` one pool (split :data:`POOL`)."""
+    root = Path(root)
+    if kind == "camvid":
+        return [(s, root / s, root / f"{s}annot") for s in SPLIT_NAMES]
+    if kind == "isbi2012":
+        return [(POOL, root / "train" / "image", root / "train" / "label")]
+    if kind == "folder":
+        return [(POOL, root / "images", root / "masks")]
+    raise ConfigError(f"data source {kind!r} has no folders; file-based sources: folder, isbi2012, camvid")
+
+
+def paired_samples(images_dir: str | Path, masks_dir: str | Path, strict: bool = False) -> list[Sample]:
+    """Samples of the image/mask pairs of two folders (:func:`~colorseg.data.pairing.pair_by_stem`),
+    in image name order.
+
+    Raises DataError with the first problem a loader cannot train with (a missing folder, a broken
+    link, no image files, an image without a mask); masks without an image are ignored and of two
+    files with one name the first is used. ``strict`` refuses those too (any pairing problem).
+    """
+    pairing = pair_by_stem(images_dir, masks_dir)
+    pairing.raise_first(PROBLEM_KINDS if strict else LOADER_REFUSES)
+    return [Sample(f.name, f.image, f.mask) for f in pairing.pairs]
+
+
+def split_file_names(path: str | Path) -> list[str]:
+    """The sample names of a split file: one a line, blank lines skipped."""
+    return [ln.strip() for ln in Path(path).read_text().splitlines() if ln.strip()]
+
+
+def read_split_files(split_dir: str | Path, samples: list[Sample]) -> dict[str, list[Sample]]:
+    """Split name → samples, from ``split_dir/{train,val,test}.txt`` (the files present; none: ``{}``).
+
+    Raises DataError naming the file when it lists a name that is not one of ``samples``.
+    """
+    split_dir = Path(split_dir)
+    if not split_dir.is_dir():
+        return {}
+    by_name = {s.name: s for s in samples}
+    out = {}
+    for split in SPLIT_NAMES:
+        f = split_dir / f"{split}.txt"
+        if f.is_file():
+            names = split_file_names(f)
+            unknown = [n for n in names if n not in by_name]
+            if unknown:
+                raise DataError(f"{display_path(f)}: unknown sample names {unknown[:10]}")
+            out[split] = [by_name[n] for n in names]
+    return out
 
 
 @dataclass
@@ -138,23 +181,12 @@ class FolderSource(Source):
     root: Path = Path(".")
 
     def pool(self) -> list[Sample]:
-        return _pair_by_stem(Path(self.root) / "images", Path(self.root) / "masks")
+        [(_, images_dir, masks_dir)] = source_folders("folder", self.root)
+        return paired_samples(images_dir, masks_dir)
 
     def splits(self) -> dict[str, list[Sample]]:
         split_dir = Path(self.root) / "splits"
-        if not split_dir.is_dir():
-            return {}
-        by_name = {s.name: s for s in self.pool()}
-        out = {}
-        for split in ("train", "val", "test"):
-            f = split_dir / f"{split}.txt"
-            if f.is_file():
-                names = [ln.strip() for ln in f.read_text().splitlines() if ln.strip()]
-                unknown = [n for n in names if n not in by_name]
-                if unknown:
-                    raise DataError(f"{display_path(f)}: unknown sample names {unknown[:10]}")
-                out[split] = [by_name[n] for n in names]
-        return out
+        return read_split_files(split_dir, self.pool()) if split_dir.is_dir() else {}
 
 
 @dataclass
@@ -164,9 +196,8 @@ class ISBI2012Source(Source):
     root: Path = Path("../shared/data/isbi2012")
 
     def pool(self) -> list[Sample]:
-        root = Path(self.root) / "train"
-        samples = _pair_by_stem(root / "image", root / "label")
-        return sorted(samples, key=lambda s: (len(s.name), s.name))
+        [(_, images_dir, masks_dir)] = source_folders("isbi2012", self.root)
+        return sorted(paired_samples(images_dir, masks_dir), key=lambda s: (len(s.name), s.name))
 
 
 @dataclass
@@ -176,8 +207,8 @@ class CamVidSource(Source):
     root: Path = Path("../shared/data/camvid")
 
     def splits(self) -> dict[str, list[Sample]]:
-        root = Path(self.root)
-        return {s: _pair_by_stem(root / s, root / f"{s}annot") for s in ("train", "val", "test")}
+        return {split: paired_samples(images_dir, masks_dir)
+                for split, images_dir, masks_dir in source_folders("camvid", self.root)}
 
     def pool(self) -> list[Sample]:
         return self.splits()["train"]

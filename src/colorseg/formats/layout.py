@@ -27,46 +27,13 @@ import numpy as np
 import yaml
 from PIL import Image, UnidentifiedImageError
 
-from colorseg.data.files import IMAGE_EXTENSIONS, check_image_file, display_path
-from colorseg.data.image_io import save_png
+from colorseg.data.files import IMAGE_EXTENSIONS, display_path
+from colorseg.data.image_io import probe_image, save_png
 from colorseg.errors import ConfigError, DataError
 from colorseg.formats.annotations import Conversion, EmbeddedImage, LabelledImage
 
 CONFIG_NAME = "colorseg.yaml"
 PARTIAL_MARKER = ".colorseg-partial"
-_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
-_GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
-
-
-def probe_image(path: Path) -> tuple[int, int, int]:
-    """``(height, width, channels)`` of an image as :func:`~colorseg.data.image_io.read_image` returns
-    it (EXIF orientation applied; channels 1 or 3), from the file header only.
-
-    Raises DataError naming the file when it is missing, empty or not a readable image.
-    """
-    check_image_file(path)
-    name = display_path(path)
-    with open(path, "rb") as fh:
-        head = fh.read(4)
-    if head in _TIFF_MAGIC:  # read_image uses tifffile for TIFF (no EXIF orientation)
-        import tifffile
-
-        try:
-            with tifffile.TiffFile(path) as tif:
-                page = tif.pages[0]
-                return int(page.imagelength), int(page.imagewidth), 1 if page.samplesperpixel <= 2 else 3
-        except Exception as exc:  # tifffile raises many types on corrupt files
-            raise DataError(f"cannot read image {name}: {exc}") from exc
-    try:
-        with Image.open(path) as im:
-            w, h = im.size
-            if im.getexif().get(0x0112, 1) in (5, 6, 7, 8):  # transposing orientations swap the sides
-                w, h = h, w
-            return h, w, 1 if im.mode in _GRAY_MODES else 3
-    except UnidentifiedImageError as exc:
-        raise DataError(f"cannot read image {name}: not a recognised image format") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise DataError(f"cannot read image {name}: {exc}") from exc
 
 
 def _raw_size(path: Path) -> tuple[int, int] | None:

@@ -1,9 +1,10 @@
 """Mask-image formats: Pascal VOC index PNGs, RGB colour-coded masks with a palette, 0/255 binary masks.
 
 All three read a folder of masks (``SRC/<stem>[suffix].png``) paired by stem with the images in
-``images_dir`` (``mask_suffix`` strips e.g. CamVid's ``_L`` from mask names). Images without a
-mask are skipped (VOC's ``JPEGImages`` holds more images than ``SegmentationClass``); a mask
-without an image is an error.
+``images_dir`` (:func:`colorseg.data.pairing.pair_by_stem`, the loaders' pairing; ``mask_suffix``
+strips e.g. CamVid's ``_L`` from mask names). Images without a mask are skipped (VOC's
+``JPEGImages`` holds more images than ``SegmentationClass``); a mask without an image, or two
+images or masks with one name, is an error.
 
 * **voc**: palette (P-mode) or gray PNGs whose stored values are the class indices, kept as they
   are; 255 (VOC's object boundaries) is the ignore index. Classes: ``classes``, else a CVAT/Datumaro
@@ -30,8 +31,17 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from colorseg.data.files import display_path, list_images
-from colorseg.data.image_io import read_mask
+from colorseg.data.files import IMAGE_EXTENSIONS, display_path
+from colorseg.data.image_io import image_mode, pack_rgb, read_mask, unpack_rgb
+from colorseg.data.pairing import (
+    AMBIGUOUS_STEM,
+    BROKEN_LINK,
+    IMAGE_WITHOUT_MASK,
+    MASK_WITHOUT_IMAGE,
+    MISSING_FOLDER,
+    NO_IMAGES,
+    pair_by_stem,
+)
 from colorseg.errors import ConfigError, DataError
 from colorseg.formats.annotations import Conversion, LabelledImage, load_json, parse_class_names, sample_name
 
@@ -62,15 +72,6 @@ def _describe(values: np.ndarray, counts: np.ndarray, limit: int = 10) -> str:
     order = np.argsort(-counts, kind="stable")
     parts = [f"{values[i].tolist()}: {int(counts[i]):,} px" for i in order[:limit]]
     return ", ".join(parts) + (f" and {len(values) - limit} more" if len(values) > limit else "")
-
-
-def _pil_mode(path: Path) -> str | None:
-    """PIL's mode of an image file (None when PIL cannot open it, e.g. a TIFF only tifffile reads)."""
-    try:
-        with Image.open(path) as im:
-            return im.mode
-    except (UnidentifiedImageError, OSError, ValueError):
-        return None
 
 
 def _color_tokens(tokens: list[str]) -> tuple[Color, str] | None:
@@ -158,22 +159,16 @@ def read_palette(palette: str | Path) -> list[tuple[str, Color]]:
 
 
 def _pairs(masks_dir: Path, images_dir: Path, mask_suffix: str) -> tuple[list[tuple[Path, Path]], int]:
-    """(mask, image) pairs by stem, and the number of images without a mask."""
-    masks = list_images(masks_dir)
-    images: dict[str, Path] = {}
-    for p in list_images(images_dir):
-        if p.stem in images:
-            raise DataError(f"two images with the stem {p.stem!r}: {display_path(images[p.stem])} and "
-                            f"{display_path(p)}")
-        images[p.stem] = p
-    pairs = []
-    for m in masks:
-        stem = m.stem[:-len(mask_suffix)] if mask_suffix and m.stem.endswith(mask_suffix) else m.stem
-        if stem not in images:
-            raise DataError(f"mask without image: {display_path(m)} (no {display_path(images_dir / stem)}.*"
-                            f"{'' if mask_suffix else '; if mask names carry a suffix such as _L, pass --mask-suffix'})")
-        pairs.append((m, images.pop(stem)))
-    return pairs, len(images)
+    """(mask, image) pairs by stem (:func:`~colorseg.data.pairing.pair_by_stem`), and the number of
+    images without a mask (skipped); any other pairing problem is an error naming the file."""
+    pairing = pair_by_stem(images_dir, masks_dir, mask_suffix)
+    pairing.raise_first([MISSING_FOLDER, BROKEN_LINK, NO_IMAGES])
+    if not any(f.mask is not None for f in pairing.files):
+        raise DataError(f"no image files ({', '.join(IMAGE_EXTENSIONS)}) in folder: {display_path(masks_dir)}")
+    hint = "" if mask_suffix else "if mask names carry a suffix such as _L, pass --mask-suffix"
+    pairing.raise_first([AMBIGUOUS_STEM, MASK_WITHOUT_IMAGE], advice={MASK_WITHOUT_IMAGE: hint} if hint else None)
+    unmatched = sum(p.kind == IMAGE_WITHOUT_MASK for p in pairing.problems)
+    return [(f.mask, f.image) for f in pairing.pairs], unmatched
 
 
 def _folder_conversion(fmt: str, src: Path, images_dir: Path | None, mask_suffix: str, names: list[str],
@@ -260,7 +255,7 @@ def read_rgb(src: str | Path, images_dir: str | Path | None, palette: str | Path
     if len(names) < 2:
         raise ConfigError(f"palette {palette}: fewer than 2 classes remain after --ignore-names")
     ignore = 255 if len(names) <= 255 else 65535
-    lut = {(r << 16) | (g << 8) | b: (ignore if n in ignore_names else names.index(n)) for n, (r, g, b) in entries}
+    lut = {int(pack_rgb(np.array(c))): (ignore if n in ignore_names else names.index(n)) for n, c in entries}
 
     def read(path: Path) -> np.ndarray:
         try:
@@ -268,16 +263,15 @@ def read_rgb(src: str | Path, images_dir: str | Path | None, palette: str | Path
                 if im.mode not in ("RGB", "RGBA", "P"):
                     raise DataError(f"{display_path(path)}: mode {im.mode} is not a colour mask; for class-index "
                                     "masks use --from voc (or --from binary for 0/255 masks)")
-                rgb = np.asarray(im.convert("RGB")).astype(np.int32)
+                packed = pack_rgb(np.asarray(im.convert("RGB")))
         except (UnidentifiedImageError, OSError) as exc:
             raise DataError(f"cannot read mask {display_path(path)}: {exc}") from exc
-        packed = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
         values, inverse, counts = np.unique(packed, return_inverse=True, return_counts=True)
         mapped = np.array([lut.get(int(v), -1) for v in values], dtype=np.int64)
         if (mapped < 0).any():
             if unknown == "error":
                 bad = values[mapped < 0]
-                rgbs = np.stack([(bad >> 16) & 255, (bad >> 8) & 255, bad & 255], axis=1)
+                rgbs = np.array([unpack_rgb(v) for v in bad])
                 raise DataError(f"{display_path(path)}: {len(bad)} colour(s) not in the palette {palette}: "
                                 f"{_describe(rgbs, counts[mapped < 0])} (pass --unknown-colors ignore to map them "
                                 f"to the ignore index {ignore})")
@@ -299,7 +293,7 @@ def read_binary(src: str | Path, images_dir: str | Path | None, classes: str | l
 
     def read(path: Path) -> np.ndarray:
         mask = read_mask(path)
-        if _pil_mode(path) == "1":
+        if image_mode(path) == "1":
             return mask.astype(np.uint16)
         if threshold is not None:
             return (mask >= threshold).astype(np.uint16)

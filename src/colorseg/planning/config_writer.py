@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from colorseg.data.files import atomic_write
+from colorseg.data.files import atomic_write_text
 from colorseg.planning.rules import Choice, Plan
 
 WIDTH = 100
@@ -84,7 +84,7 @@ def render_yaml(plan: Plan, command: str = "") -> str:
 def write_plan(plan: Plan, path: str | Path, command: str = "") -> Path:
     """Write ``plan`` as commented YAML to ``path`` (atomically); returns the path."""
     text = render_yaml(plan, command)
-    return atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="ascii"))
+    return atomic_write_text(path, text)  # plain ASCII (ascii_text), readable by everyone
 
 
 def summarize(plan: Plan, path: str | Path | None = None) -> str:

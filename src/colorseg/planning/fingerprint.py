@@ -2,48 +2,46 @@
 channels and label statistics of a segmentation data set, computed once from the files.
 
 Everything the planning rules (:mod:`colorseg.planning.rules`) know about the data is in
-:class:`Fingerprint`; this module is the only one that reads files, so it can later be swapped for
-the data doctor's fingerprint (``colorseg data check``) without touching the rules.
+:class:`Fingerprint`; this module is the only one of the planner that reads files, and it reads
+them the way the data doctor (``colorseg data check``) does: the loaders' pairing
+(:func:`~colorseg.data.sources.paired_samples`, strict), the doctor's scan
+(:func:`~colorseg.data.doctor.scan.scan`: images decoded as training does, masks raw), its mask
+statistics (:class:`~colorseg.data.doctor.mask_checks.ValueHistogram`) and size summary
+(:class:`~colorseg.data.doctor.fingerprint.SizeStats`).
 
 * Pairing and sizes cover every file (image headers only, no decoding).
 * Pixel statistics come from the training masks (the predefined ``train`` split, else the whole
   pool) and their images; above ``max_masks`` a seeded random sample of them is read, and
   :attr:`Fingerprint.masks_scanned` says how many.
-* Masks are read raw (:func:`~colorseg.data.image_io.read_mask`): the stored values, before any
-  ``mask_value_map``. A colour (RGB) mask is refused with a pointer to the converter.
+* Mask values are the stored ones, before any ``mask_value_map``. A colour (RGB) mask is refused
+  with a pointer to the converter.
 
 Refusals (:class:`~colorseg.errors.DataError`, naming the file or folder): a missing or empty
-folder, an image without a mask or a mask without an image, an image and mask of different sizes,
-a colour mask.
+folder, an image without a mask or a mask without an image, two files with one name, an unreadable
+file, an image and mask of different sizes, a colour mask.
 """
 
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from colorseg.data.files import display_path, is_image_file, list_images
-from colorseg.data.image_io import read_image, read_mask
-from colorseg.data.sources import Sample, build_source
+from colorseg.data.doctor.fingerprint import SizeStats, size_stats
+from colorseg.data.doctor.layout import Entry
+from colorseg.data.doctor.mask_checks import ValueHistogram, is_binary_0_255
+from colorseg.data.doctor.scan import Record, progress_bar, scan
+from colorseg.data.files import display_path
+from colorseg.data.image_io import probe_image, unpack_rgb
+from colorseg.data.pairing import size_mismatch_message
+from colorseg.data.sources import POOL, Sample, build_source, paired_samples, read_split_files, source_folders
 from colorseg.errors import ConfigError, DataError
 
 PLAN_SOURCES = ("folder", "camvid", "isbi2012")
 MAX_MASKS = 200  # masks (and their images) decoded for pixel statistics; more are subsampled
 CONVERT_HINT = "convert colour masks to class indices with `colorseg data convert --from rgb`, then plan again"
-
-
-@dataclass(frozen=True)
-class SizeStats:
-    """Median, smallest and largest of one image dimension over a split."""
-
-    median: float
-    min: int
-    max: int
 
 
 @dataclass(frozen=True)
@@ -97,44 +95,12 @@ class Fingerprint:
 
     @property
     def binary_0_255(self) -> bool:
-        """The masks hold exactly the values 0 and 255 (binary masks saved as 0/255)."""
-        return set(self.value_counts) == {0, 255}
+        """The masks hold only 0 and 255, 255 present (binary masks saved as 0/255; the data
+        doctor's :func:`~colorseg.data.doctor.mask_checks.is_binary_0_255`)."""
+        return is_binary_0_255(self.value_counts)
 
 
 # ------------------------------------------------------------------------------------ listing
-
-def _stems(folder: Path) -> dict[str, list[Path]]:
-    out: dict[str, list[Path]] = {}
-    for p in sorted(folder.iterdir()):
-        if is_image_file(p) and p.is_file():
-            out.setdefault(p.stem, []).append(p)
-    return out
-
-
-def pair_folder(images_dir: Path, masks_dir: Path) -> list[Sample]:
-    """Image/mask pairs by file stem; DataError naming the first unpaired or ambiguous file."""
-    images = list_images(images_dir)  # refuses a missing or empty folder
-    if not masks_dir.is_dir():
-        raise DataError(f"mask folder not found: {display_path(masks_dir)} (expected next to "
-                        f"{display_path(images_dir)})")
-    masks = _stems(masks_dir)
-    image_stems = _stems(images_dir)
-    for stems in (image_stems, masks):
-        doubled = [paths for paths in stems.values() if len(paths) > 1]
-        if doubled:
-            raise DataError(f"two files with one name: {', '.join(display_path(p) for p in doubled[0])} "
-                            "(images and masks are paired by file name without extension)")
-    lonely = [p for p in images if p.stem not in masks]
-    if lonely:
-        raise DataError(f"image without mask: {display_path(lonely[0])} (no {display_path(masks_dir / lonely[0].stem)}.*)"
-                        + (f" and {len(lonely) - 1} more" if len(lonely) > 1 else ""))
-    orphans = [paths[0] for stem, paths in masks.items() if stem not in image_stems]
-    if orphans:
-        raise DataError(f"mask without image: {display_path(orphans[0])} (no "
-                        f"{display_path(images_dir / orphans[0].stem)}.*)"
-                        + (f" and {len(orphans) - 1} more" if len(orphans) > 1 else ""))
-    return [Sample(p.stem, p, masks[p.stem][0]) for p in images]
-
 
 def _layout_hint(root: Path) -> str:
     if (root / "trainannot").is_dir():
@@ -144,50 +110,35 @@ def _layout_hint(root: Path) -> str:
     return ""
 
 
-def _folder_splits(root: Path) -> tuple[dict[str, list[Sample]], list[Sample]]:
-    images_dir = root / "images"
-    if not images_dir.is_dir():
-        raise DataError(f"no images/ folder in {display_path(root)} (the folder layout is ROOT/images + "
-                        f"ROOT/masks){_layout_hint(root)}")
-    pool = pair_folder(images_dir, root / "masks")
-    by_name = {s.name: s for s in pool}
-    splits: dict[str, list[Sample]] = {}
-    for split in ("train", "val", "test"):
-        f = root / "splits" / f"{split}.txt"
-        if f.is_file():
-            names = [ln.strip() for ln in f.read_text().splitlines() if ln.strip()]
-            unknown = [n for n in names if n not in by_name]
-            if unknown:
-                raise DataError(f"{display_path(f)}: unknown sample names {unknown[:10]}")
-            splits[split] = [by_name[n] for n in names]
-    return splits, pool
-
-
 def list_samples(root: str | Path, source: str) -> tuple[dict[str, list[Sample]], list[Sample]]:
     """(predefined splits, pool) of ``source`` under ``root``; the pool is what the data module
-    splits when a split is not predefined (all pairs minus the predefined val/test)."""
+    splits when a split is not predefined (all pairs minus the predefined val/test).
+
+    Pairing is the loaders' (:func:`~colorseg.data.sources.paired_samples`), but strict: a mask
+    without an image or two files with one name are refused too, naming the file.
+    """
     if source not in PLAN_SOURCES:
         raise ConfigError(f"unknown source {source!r} for planning; choose one of {', '.join(PLAN_SOURCES)}")
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"data folder not found: {display_path(root)}")
+    if source == "folder" and not (root / "images").is_dir():
+        raise DataError(f"no images/ folder in {display_path(root)} (the folder layout is ROOT/images + "
+                        f"ROOT/masks){_layout_hint(root)}")
+    if source == "camvid" and not (root / "train").is_dir():
+        raise DataError(f"no train/ folder in {display_path(root)} (the CamVid layout is ROOT/train + "
+                        "ROOT/trainannot, and the same for val and test)")
+    if source == "isbi2012" and not (root / "train" / "image").is_dir():
+        raise DataError(f"no train/image/ folder in {display_path(root)} (the ISBI 2012 layout is "
+                        "ROOT/train/image + ROOT/train/label)")
+    folders = {split: paired_samples(images_dir, masks_dir, strict=True)
+               for split, images_dir, masks_dir in source_folders(source, root)}
     if source == "folder":
-        splits, pool = _folder_splits(root)
-    else:
-        if source == "camvid" and not (root / "train").is_dir():
-            raise DataError(f"no train/ folder in {display_path(root)} (the CamVid layout is ROOT/train + "
-                            "ROOT/trainannot, and the same for val and test)")
-        if source == "isbi2012" and not (root / "train" / "image").is_dir():
-            raise DataError(f"no train/image/ folder in {display_path(root)} (the ISBI 2012 layout is "
-                            "ROOT/train/image + ROOT/train/label)")
+        pool = folders[POOL]
+        splits = read_split_files(root / "splits", pool)
+    else:  # the built-in sources' own split and order
         src = build_source(source, root)
-        splits = src.splits()
-        pool = src.pool()
-        # the built-in sources pair images to masks; a mask without an image is still worth a refusal
-        pairs = [(root / s, root / f"{s}annot") for s in splits] if source == "camvid" else \
-            [(root / "train" / "image", root / "train" / "label")]
-        for images_dir, masks_dir in pairs:
-            pair_folder(images_dir, masks_dir)
+        splits, pool = src.splits(), src.pool()
     if "train" in splits:
         pool = splits["train"]
     else:
@@ -200,48 +151,29 @@ def list_samples(root: str | Path, source: str) -> tuple[dict[str, list[Sample]]
 
 # ------------------------------------------------------------------------------------ reading
 
-def image_size(path: Path) -> tuple[int, int]:
-    """(height, width) from the file header (EXIF rotations by 90° swap them), without decoding."""
-    try:
-        with Image.open(path) as im:
-            w, h = im.size
-            orientation = im.getexif().get(0x0112, 1) if im.format in ("JPEG", "TIFF", "PNG") else 1
-        return (w, h) if orientation in (5, 6, 7, 8) else (h, w)
-    except (OSError, ValueError, SyntaxError):  # PIL cannot read the header (e.g. some TIFFs, a corrupt
-        return read_image(path).shape[:2]  # file): decode once, or a DataError naming the file
-
-
-def _stats(values: list[int]) -> SizeStats:
-    return SizeStats(float(np.median(values)), int(min(values)), int(max(values)))
-
-
 def split_fingerprint(samples: list[Sample], desc: str, progress: bool) -> SplitFingerprint:
     """Counts and size statistics of ``samples`` (every image header)."""
-    sizes = [image_size(s.image_path) for s in _progress(samples, f"sizes {desc}", progress)]
+    sizes = [probe_image(s.image_path)[:2] for s in progress_bar(samples, f"sizes {desc}", progress)]
     hs, ws = [h for h, _ in sizes], [w for _, w in sizes]
-    return SplitFingerprint(len(samples), _stats(hs), _stats(ws), int(sum(h * w for h, w in sizes)))
+    return SplitFingerprint(len(samples), size_stats(hs), size_stats(ws), int(sum(h * w for h, w in sizes)))
 
 
-def read_label_mask(path: Path) -> np.ndarray:
-    """Stored mask values (H, W); a colour RGB mask is refused pointing to the converter."""
-    with Image.open(path) as im:
-        mode = im.mode
-        if mode in ("RGB", "RGBA"):
-            arr = np.asarray(im.convert("RGB"))
-            if not ((arr == arr[:, :, :1]).all()):
-                colours = np.unique(arr.reshape(-1, 3), axis=0)
-                raise DataError(f"{display_path(path)}: mask is a colour (RGB) image with {len(colours)} colours "
-                                f"(e.g. {tuple(int(v) for v in colours[min(1, len(colours) - 1)])}), not class "
-                                f"indices; {CONVERT_HINT}")
-    return read_mask(path)
-
-
-def _progress(items: list, desc: str, progress: bool):
-    if not progress or len(items) < 50:
-        return items
-    from tqdm import tqdm
-
-    return tqdm(items, desc=desc, unit="file", leave=False, file=sys.stderr)
+def _refuse_unusable(record: Record) -> None:
+    """Refuse a scanned training pair the planner cannot use: an unreadable mask or image, a colour
+    mask (pointing to the converter), an image and mask of different sizes. DataError naming the file."""
+    entry, mask = record.entry, record.mask
+    if record.mask_error:
+        raise DataError(record.mask_error)
+    if mask.stats.is_colour:
+        colours = mask.stats.values
+        example = unpack_rgb(colours[min(1, len(colours) - 1)])
+        raise DataError(f"{display_path(entry.mask)}: mask is a colour (RGB) image with {len(colours)} colours "
+                        f"(e.g. {example}), not class indices; {CONVERT_HINT}")
+    if record.image_error:
+        raise DataError(record.image_error)
+    if (record.image.height, record.image.width) != (mask.height, mask.width):
+        raise DataError(size_mismatch_message(entry.image, (record.image.height, record.image.width), entry.mask,
+                                              (mask.height, mask.width)))
 
 
 _NUMBERED = re.compile(r"^(.*?)(\d+)$")
@@ -272,7 +204,8 @@ def compute_fingerprint(root: str | Path, source: str = "folder", max_masks: int
 
     Pixel statistics read at most ``max_masks`` training masks (a seeded sample above that) and
     their images; pairing and size statistics cover every file. Raises DataError naming the file
-    or folder for an empty or missing folder, unpaired files, size mismatches or colour masks.
+    or folder for an empty or missing folder, unpaired or unreadable files, size mismatches or
+    colour masks.
     """
     predefined, pool = list_samples(root, source)
     splits = {name: split_fingerprint(samples, name, progress) for name, samples in predefined.items()}
@@ -282,60 +215,22 @@ def compute_fingerprint(root: str | Path, source: str = "folder", max_masks: int
     rng = np.random.default_rng(seed)
     chosen = sorted(rng.choice(len(training), size=max_masks, replace=False).tolist()) \
         if len(training) > max_masks else list(range(len(training)))
-    counts: dict[int, int] = {}
-    rows: dict[int, float] = {}
-    boundary: dict[int, float] = {}
-    images_with: dict[int, int] = {}
-    colour = gray_as_rgb = 0
-    for i in _progress(chosen, "scan masks", progress):
-        sample = training[i]
-        mask = read_label_mask(sample.mask_path)
-        raw = read_image(sample.image_path)
-        if raw.shape[:2] != mask.shape:
-            raise DataError(f"size mismatch: image {display_path(sample.image_path)} is {raw.shape[1]}x{raw.shape[0]} "
-                            f"but mask {display_path(sample.mask_path)} is {mask.shape[1]}x{mask.shape[0]}")
-        if raw.shape[2] == 3:
-            if np.array_equal(raw[:, :, 0], raw[:, :, 1]) and np.array_equal(raw[:, :, 0], raw[:, :, 2]):
-                gray_as_rgb += 1
-            else:
-                colour += 1
-        _add_mask_stats(mask, counts, rows, boundary, images_with)
-    n = len(chosen)
+    records = scan([Entry(training[i].name, "train", training[i].image_path, training[i].mask_path) for i in chosen],
+                   progress=progress, desc="scan masks")
+    for record in records:
+        _refuse_unusable(record)
+    hist = ValueHistogram.of(r.mask.stats for r in records)
+    rgb = [r.image for r in records if r.image.channels == 3]
+    n = len(records)
     names = [s.name for s in pool]
     return Fingerprint(
         source=source, root=str(root), splits=splits, predefined_splits=tuple(predefined),
         pool_names=tuple(_sequence_order(names) if is_numbered_sequence(names) else names),
-        numbered_sequence=is_numbered_sequence(names), channels=3 if colour else 1,
-        images_gray_as_rgb=gray_as_rgb, images_scanned=n, masks_scanned=n, masks_total=len(training),
-        value_counts=dict(sorted(counts.items())),
-        value_rows={v: rows[v] / counts[v] for v in sorted(counts)},
-        value_boundary={v: boundary[v] / counts[v] for v in sorted(counts)},
-        value_images={v: images_with[v] / n for v in sorted(counts)},
+        numbered_sequence=is_numbered_sequence(names), channels=3 if any(not i.gray for i in rgb) else 1,
+        images_gray_as_rgb=sum(i.gray for i in rgb), images_scanned=n, masks_scanned=n, masks_total=len(training),
+        value_counts={v: hist.pixels[v] for v in hist.values()}, value_rows=hist.mean_rows(),
+        value_boundary=hist.boundary_shares(), value_images=hist.mask_shares(n),
         **_source_conventions(source))
-
-
-def _add_mask_stats(mask: np.ndarray, counts: dict, rows: dict, boundary: dict, images_with: dict) -> None:
-    """Accumulate per-value pixel counts, summed vertical positions, boundary pixels and presence."""
-    h, w = mask.shape
-    values, inverse = np.unique(mask, return_inverse=True)
-    inverse = inverse.reshape(mask.shape)
-    row_pos = np.broadcast_to((np.arange(h, dtype=np.float64) / max(h - 1, 1))[:, None], (h, w))
-    edge = np.zeros(mask.shape, dtype=bool)
-    vert = mask[1:] != mask[:-1]
-    horiz = mask[:, 1:] != mask[:, :-1]
-    edge[1:] |= vert
-    edge[:-1] |= vert
-    edge[:, 1:] |= horiz
-    edge[:, :-1] |= horiz
-    k = len(values)
-    n = np.bincount(inverse.ravel(), minlength=k)
-    r = np.bincount(inverse.ravel(), weights=row_pos.ravel(), minlength=k)
-    b = np.bincount(inverse.ravel(), weights=edge.ravel().astype(np.float64), minlength=k)
-    for j, v in enumerate(values.tolist()):
-        counts[v] = counts.get(v, 0) + int(n[j])
-        rows[v] = rows.get(v, 0.0) + float(r[j])
-        boundary[v] = boundary.get(v, 0.0) + float(b[j])
-        images_with[v] = images_with.get(v, 0) + 1
 
 
 def _source_conventions(source: str) -> dict:

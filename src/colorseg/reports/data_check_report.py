@@ -9,31 +9,27 @@ mask on image (the class outlined in white) to see that masks and images align.
 
 from __future__ import annotations
 
-import base64
 import html
-import io
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from PIL import Image
 
 from colorseg.data.doctor import DataCheck, check_data, save_check_json
-from colorseg.data.doctor.check import DEFAULT_MAX_OVERLAYS
+from colorseg.data.doctor.check import DEFAULT_MAX_OVERLAYS, PALETTE_FILE
 from colorseg.data.doctor.duplicates import NEAR_THRESHOLD
 from colorseg.data.doctor.findings import ERROR, INFO, WARNING, group_findings
-from colorseg.data.doctor.mask_checks import format_palette, format_value_map, unpack_rgb
+from colorseg.data.doctor.fingerprint import SizeStats
+from colorseg.data.doctor.mask_checks import format_palette, format_value_map
 from colorseg.data.doctor.scan import Record, load_for_display
-from colorseg.data.files import atomic_write, display_path
-from colorseg.data.image_io import read_image
+from colorseg.data.files import atomic_write_text, display_path
+from colorseg.data.image_io import pack_rgb, read_image, unpack_rgb
 from colorseg.errors import DataError
 from colorseg.reports import data_check_plots as plots
-from colorseg.reports.html import HtmlReport
+from colorseg.reports.html import HtmlReport, array_to_data_uri
 
 DEFAULT_OUTPUT = Path("data-check") / "report.html"
 CHECK_JSON = "check.json"
-PALETTE_FILE = "palette.txt"
 _BADGE = {ERROR: "#cf222e", WARNING: "#9a6700", INFO: "#59636e"}
 _LEFT = ' style="text-align:left"'
 
@@ -60,17 +56,10 @@ def _badge(severity: str) -> str:
     return f'<strong style="color:{_BADGE[severity]}">{_esc(severity)}</strong>'
 
 
-def jpeg_data_uri(rgb: np.ndarray, quality: int = 85) -> str:
-    """A uint8 (H, W, 3) thumbnail as a JPEG data URI (photos and overlays: a tenth of a PNG)."""
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8)).save(buf, format="JPEG", quality=quality)
-    return f"data:image/jpeg;base64,{base64.b64encode(buf.getvalue()).decode('ascii')}"
-
-
 def _cells(images: list[tuple[np.ndarray | None, str]]) -> str:
     """Images with captions side by side (wrapping); a None image shows its caption only."""
     figs = "".join('<figure style="margin:0">'
-                   + ("" if a is None else f'<img src="{jpeg_data_uri(a)}" alt="{_esc(c)}">')
+                   + ("" if a is None else f'<img src="{array_to_data_uri(a, "jpeg")}" alt="{_esc(c)}">')
                    + f'<figcaption style="max-width:220px;overflow-wrap:anywhere">{_esc(c)}</figcaption></figure>'
                    for a, c in images)
     return f'<div style="display:flex;flex-wrap:wrap;gap:0.8rem;margin:0.4rem 0 1.2rem">{figs}</div>'
@@ -108,8 +97,8 @@ def _findings_section(page: _Page, check: DataCheck, max_listed: int = 500) -> N
                  f'<ul style="font-size:0.9rem">{lis}</ul></details>')
 
 
-def _min_med_max(d: dict[str, int]) -> str:
-    return f"{d['min']} / {d['median']} / {d['max']}" if d else ""
+def _min_med_max(stats: SizeStats | None) -> str:
+    return f"{stats.min} / {stats.median:g} / {stats.max}" if stats else ""
 
 
 def _images_section(page: _Page, check: DataCheck) -> None:
@@ -166,9 +155,12 @@ def _masks_section(page: _Page, check: DataCheck) -> None:
 
 def _palette_section(page: _Page, check: DataCheck) -> None:
     page.section("Proposed palette (colour masks)")
-    page.text(f"The colour masks use {sum(p.pixels > 0 for p in check.palette)} colours. A label index is proposed "
+    absent = sum(p.pixels == 0 for p in check.palette)
+    page.text(f"The colour masks use {len(check.palette) - absent} colours. A label index is proposed "
               f"for each, written to {PALETTE_FILE} next to this page (line i = label i). Edit the names, then "
-              f"convert: colorseg data convert --from rgb --palette {PALETTE_FILE}")
+              f"convert: {check.convert_commands['rgb']}"
+              + (f" The {absent} colours without pixels keep the known palette's order; fit refuses classes "
+                 "without training pixels, so delete their lines unless other masks hold them." if absent else ""))
     rows = "".join(f"<tr><td>{p.index}</td><td{_LEFT}>{swatch(p.rgb)}{p.rgb[0]} {p.rgb[1]} {p.rgb[2]}</td>"
                    f"<td{_LEFT}>{_esc(p.name)}</td><td>{p.pixels:,}</td></tr>" for p in check.palette)
     page.raw('<div class="table-wrap"><table><thead><tr><th>index</th><th>colour</th><th>name</th><th>pixels</th>'
@@ -225,7 +217,7 @@ def _overlays_section(page: _Page, check: DataCheck) -> None:
             cache[key] = load_for_display(rec.entry)
         return cache[key]
 
-    colour_names = {(p.rgb[0] << 16) | (p.rgb[1] << 8) | p.rgb[2]: p.name for p in check.palette}
+    colour_names = {int(pack_rgb(np.array(p.rgb))): p.name for p in check.palette}
     groups = [(v, recs, False) for v, recs in check.overlays.items()]
     groups += [(v, recs, True) for v, recs in check.colour_overlays.items()]
     for value, recs, colour in groups:
@@ -275,16 +267,10 @@ def run_data_check(root: str | Path, output: str | Path = DEFAULT_OUTPUT, task: 
     """Check the data at ``root`` and write the HTML page ``output``, ``check.json`` next to it and,
     for colour masks, ``palette.txt`` (the proposed palette); returns the check (its
     ``exit_status``: 0 clean, 1 warnings, 2 errors)."""
-    check = check_data(root, task, source, max_overlays, near_threshold, progress)
     output = Path(output)
+    check = check_data(root, task, source, max_overlays, near_threshold, progress, output.parent / PALETTE_FILE)
     if check.palette:
-        text = format_palette(check.palette)
-
-        def write(tmp: Path) -> None:
-            tmp.write_text(text, encoding="utf-8")
-            os.chmod(tmp, 0o644)
-
-        atomic_write(output.parent / PALETTE_FILE, write)
+        atomic_write_text(output.parent / PALETTE_FILE, format_palette(check.palette))
     save_check_json(check, output.parent / CHECK_JSON)
     render_data_check(check, output)
     return check

@@ -11,7 +11,6 @@ import base64
 import html
 import io
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from colorseg.data.files import atomic_write
+from colorseg.data.files import atomic_write_text
 
 _MIME = {"png": "image/png", "svg": "image/svg+xml", "jpg": "image/jpeg", "jpeg": "image/jpeg"}
 
@@ -65,13 +64,16 @@ def figure_to_data_uri(fig: Any, fmt: str = "png", dpi: int = 100) -> str:
     return f"data:{_MIME[fmt]};base64,{base64.b64encode(buf.getvalue()).decode('ascii')}"
 
 
-def array_to_data_uri(array: np.ndarray) -> str:
-    """Encode an image array as a PNG data URI.
+def array_to_data_uri(array: np.ndarray, fmt: str = "png", quality: int = 85) -> str:
+    """Encode an image array as a PNG data URI, or with ``fmt="jpeg"`` a JPEG one (photos and
+    overlays: a tenth of the size) at ``quality``.
 
-    ``array`` is (H, W) gray, (H, W, 1), (H, W, 3) RGB or (H, W, 4) RGBA. The value range is decided
-    by dtype, never by the data: uint8 as is; bool → 0 / 255; float → clipped to [0, 1] and × 255;
-    other integers must already lie in [0, 255] (else ``ValueError``).
+    ``array`` is (H, W) gray, (H, W, 1), (H, W, 3) RGB or (H, W, 4) RGBA (PNG only). The value range
+    is decided by dtype, never by the data: uint8 as is; bool → 0 / 255; float → clipped to [0, 1]
+    and × 255; other integers must already lie in [0, 255] (else ``ValueError``).
     """
+    if fmt not in ("png", "jpeg"):
+        raise ValueError(f"unsupported image format {fmt!r}; choose png or jpeg")
     a = np.asarray(array)
     if a.ndim == 3 and a.shape[-1] == 1:
         a = a[..., 0]
@@ -87,9 +89,12 @@ def array_to_data_uri(array: np.ndarray) -> str:
         a = a.astype(np.uint8)
     elif a.dtype != np.uint8:
         raise ValueError(f"unsupported image dtype {a.dtype}")
+    if fmt == "jpeg" and a.ndim == 3 and a.shape[-1] == 4:
+        raise ValueError("JPEG has no alpha channel: pass an (H, W) or (H, W, 3) image, or fmt='png'")
     buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(a)).save(buf, format="PNG")
-    return f"data:image/png;base64,{base64.b64encode(buf.getvalue()).decode('ascii')}"
+    Image.fromarray(np.ascontiguousarray(a)).save(buf, format=fmt.upper(), **({"quality": quality} if fmt == "jpeg"
+                                                                              else {}))
+    return f"data:image/{fmt};base64,{base64.b64encode(buf.getvalue()).decode('ascii')}"
 
 
 def _format_value(value: Any) -> str:
@@ -187,11 +192,6 @@ class HtmlReport:
                 + "\n".join(self._preamble) + f"\n{nav}\n<main>\n{sections}\n</main>\n</body>\n</html>\n")
 
     def save(self, path: str | Path) -> Path:
-        """Write :meth:`render` to ``path`` atomically and durably (:func:`colorseg.data.files.atomic_write`)."""
-        content = self.render()
-
-        def write(tmp: Path) -> None:
-            tmp.write_text(content, encoding="utf-8")
-            os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is meant to be shared
-
-        return atomic_write(path, write, durable=True)
+        """Write :meth:`render` to ``path`` atomically and durably, readable by everyone
+        (:func:`colorseg.data.files.atomic_write_text`)."""
+        return atomic_write_text(path, self.render(), durable=True)

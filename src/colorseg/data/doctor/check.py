@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,14 +19,15 @@ from colorseg.data.doctor.diagnose import (
 from colorseg.data.doctor.duplicates import NEAR_THRESHOLD
 from colorseg.data.doctor.findings import SEVERITIES, Finding, exit_status
 from colorseg.data.doctor.fingerprint import DataFingerprint, split_fingerprint
-from colorseg.data.doctor.layout import Layout, discover
+from colorseg.data.doctor.layout import Layout, convert_command, discover
 from colorseg.data.doctor.mask_checks import PaletteEntry, ValueHistogram, propose_palette
 from colorseg.data.doctor.scan import Record, scan
-from colorseg.data.files import atomic_write, display_path
+from colorseg.data.files import atomic_write_text, display_path
 from colorseg.data.sources import CAMVID_CLASSES, CAMVID_COLORS
 from colorseg.errors import ConfigError
 
 DEFAULT_MAX_OVERLAYS = 3
+PALETTE_FILE = "palette.txt"  # the proposed palette of colour masks, written next to the report
 #: colours a colour mask is recognised by (label order): CamVid's 11 classes
 KNOWN_PALETTE = list(zip(CAMVID_COLORS, CAMVID_CLASSES))
 
@@ -36,8 +36,9 @@ KNOWN_PALETTE = list(zip(CAMVID_COLORS, CAMVID_CLASSES))
 class DataCheck:
     """Everything ``colorseg data check`` found: the layout, one record per sample, the findings,
     the fingerprint, label names/colours, mask histograms, a proposed palette for colour masks,
-    duplicate groups and the samples picked for overlays (label value → records; colour masks:
-    packed ``0xRRGGBB`` → records)."""
+    duplicate groups, the samples picked for overlays (label value → records; colour masks:
+    packed ``0xRRGGBB`` → records) and the ``colorseg data convert`` command lines the findings
+    suggest (``"rgb"``, ``"binary"``; segmentation only)."""
 
     layout: Layout
     records: list[Record]
@@ -50,6 +51,7 @@ class DataCheck:
     duplicates: list[DuplicateReport] = field(default_factory=list)
     overlays: dict[int, list[Record]] = field(default_factory=dict)
     colour_overlays: dict[int, list[Record]] = field(default_factory=dict)
+    convert_commands: dict[str, str] = field(default_factory=dict)
 
     @property
     def exit_status(self) -> int:
@@ -107,15 +109,16 @@ def pick_overlays(records: list[Record], values: list[int], max_per_value: int,
 
 def check_data(root: str | Path, task: str = "auto", source: str | None = None,
                max_overlays: int = DEFAULT_MAX_OVERLAYS, near_threshold: int = NEAR_THRESHOLD,
-               progress: bool = True) -> DataCheck:
-    """Check the data set at ``root`` before training (see the README, "Check your data first").
+               progress: bool = True, palette_file: str | Path = PALETTE_FILE) -> DataCheck:
+    """Check the data set at ``root`` before training (see the README, "Check your data").
 
     ``task``: ``segment``, ``colorize`` or ``auto`` (recognised from the folders); ``source``:
     ``folder``, ``camvid``, ``isbi2012`` (segmentation) or ``folder``, ``bsds500`` (colorization),
     recognised when None. ``max_overlays`` samples per class are picked for overlays;
-    ``near_threshold`` is the perceptual-hash distance (bits of 64) up to which images count as copies.
-    Raises DataError / ConfigError only when ``root`` or the options are unusable; every problem in
-    the data itself is a finding.
+    ``near_threshold`` is the perceptual-hash distance (bits of 64) up to which images count as copies;
+    ``palette_file`` is where the proposed palette of colour masks will be written (for the convert
+    command the findings suggest). Raises DataError / ConfigError only when ``root`` or the options
+    are unusable; every problem in the data itself is a finding.
     """
     if max_overlays < 0:
         raise ConfigError(f"max_overlays must be >= 0, got {max_overlays}")
@@ -133,8 +136,11 @@ def check_data(root: str | Path, task: str = "auto", source: str | None = None,
         check.findings = findings + photo_findings(records) + dup_findings
         check.fingerprint.splits = {s: split_fingerprint(rs) for s, rs in splits.items()}
         return check
+    check.convert_commands = {"rgb": convert_command(layout.source, layout.root, "rgb", palette_file),
+                              "binary": convert_command(layout.source, layout.root, "binary")}
     mfind, diagnosis, info, index, colour = mask_findings(
-        records, layout.source, lambda values, ignore: class_info(layout.source, layout.root, values, ignore))
+        records, layout.source, lambda values, ignore: class_info(layout.source, layout.root, values, ignore),
+        check.convert_commands)
     split_hists = {s: ValueHistogram.of(r.mask.stats for r in rs if r.mask is not None and not r.mask.stats.is_colour)
                    for s, rs in splits.items()}
     check.findings = findings + mfind + class_findings(split_hists, info) + dup_findings
@@ -160,10 +166,4 @@ def fingerprint_data(root: str | Path, task: str = "auto", source: str | None = 
 def save_check_json(check: DataCheck, path: str | Path) -> Path:
     """Write ``check.json`` (findings with severity, code, file, message; the fingerprint;
     duplicates; palette) atomically."""
-    text = json.dumps(check.to_dict(), indent=2, default=str)
-
-    def write(tmp: Path) -> None:
-        tmp.write_text(text + "\n", encoding="utf-8")
-        os.chmod(tmp, 0o644)
-
-    return atomic_write(path, write)
+    return atomic_write_text(path, json.dumps(check.to_dict(), indent=2, default=str) + "\n")

@@ -24,6 +24,7 @@ from colorseg.data.doctor.mask_checks import (
 )
 from colorseg.data.doctor.scan import Record
 from colorseg.data.files import display_path
+from colorseg.data.pairing import size_mismatch_message
 
 SINGLE_POOL = (ALL, "pool")  # splits that fit carves further (seeded)
 
@@ -49,9 +50,9 @@ def file_findings(records: list[Record]) -> list[Finding]:
                                    _path(rec, which)))
         if rec.image is not None and rec.mask is not None and \
                 (rec.image.height, rec.image.width) != (rec.mask.height, rec.mask.width):
-            out.append(Finding(ERROR, "size_mismatch", (
-                f"size mismatch: image {_path(rec)} is {rec.image.width}x{rec.image.height} but mask "
-                f"{_path(rec, 'mask')} is {rec.mask.width}x{rec.mask.height}; fit stops on it"), _path(rec, "mask")))
+            out.append(Finding(ERROR, "size_mismatch", size_mismatch_message(
+                rec.entry.image, (rec.image.height, rec.image.width), rec.entry.mask,
+                (rec.mask.height, rec.mask.width)) + "; fit stops on it", _path(rec, "mask")))
     return out
 
 
@@ -145,8 +146,9 @@ def _format_value(colour: bool):
     return (lambda v: "#{:02x}{:02x}{:02x}".format(*unpack_rgb(v))) if colour else str
 
 
-def _storage_findings(masks: list[Record], stray_i: set[int], stray_c: set[int]) -> list[Finding]:
-    """Colour-coded masks; stray edge values (JPEG / resizing); masks stored as JPEG."""
+def _storage_findings(masks: list[Record], stray_i: set[int], stray_c: set[int], rgb_command: str) -> list[Finding]:
+    """Colour-coded masks (``rgb_command``: the convert command to suggest); stray edge values
+    (JPEG / resizing); masks stored as JPEG."""
     out = []
     for r in masks:
         s = r.mask.stats
@@ -155,8 +157,9 @@ def _storage_findings(masks: list[Record], stray_i: set[int], stray_c: set[int])
             n = len(_label_set(r, stray_c))
             out.append(Finding(ERROR, "rgb_mask", (
                 f"colour (RGB) mask with {n} colour{'s' * (n != 1)}: {_path(r, 'mask')}; fit expects class indices: "
-                "convert with `colorseg data convert --from rgb --palette palette.txt` (palette.txt, written next "
-                "to the report, proposes an index per colour)"), _path(r, "mask")))
+                f"check the class names in the proposed palette, then convert with `{rgb_command}"
+                + (" --unknown-colors ignore` (the stray edge colours become the ignore index)" if stray_c else "`")),
+                _path(r, "mask")))
         bad = [(v, c) for v, c in zip(s.values.tolist(), s.counts.tolist()) if v in stray]
         if bad:
             px = sum(c for _, c in bad)
@@ -174,9 +177,11 @@ def _storage_findings(masks: list[Record], stray_i: set[int], stray_c: set[int])
 
 
 def _value_findings(index: ValueHistogram, labels: list[int], info: ClassInfo, source: str,
-                    ignore_candidate: int | None) -> tuple[list[Finding], list[int], dict[int, int] | None]:
-    """0/255 masks, gaps in the label values (sources without declared classes), values outside the
-    declared classes; returns findings, gaps and the suggested ``mask_value_map``."""
+                    ignore_candidate: int | None, binary_command: str
+                    ) -> tuple[list[Finding], list[int], dict[int, int] | None]:
+    """0/255 masks (``binary_command``: the convert command to suggest), gaps in the label values
+    (sources without declared classes), values outside the declared classes; returns findings, gaps
+    and the suggested ``mask_value_map``."""
     out: list[Finding] = []
     gaps: list[int] = []
     suggested = None
@@ -187,8 +192,7 @@ def _value_findings(index: ValueHistogram, labels: list[int], info: ClassInfo, s
         out.append(Finding(WARNING, "binary_0_255", (
             f"the masks hold only 0 and 255 (255 in {index.masks.get(255, 0)} masks): 255 is the default "
             f"ignore_index, so the foreground would be ignored; pass "
-            f"--data.mask_value_map='{format_value_map(suggested)}' or convert with "
-            "`colorseg data convert --from binary`")))
+            f"--data.mask_value_map='{format_value_map(suggested)}' or convert with `{binary_command}`")))
     elif labels and info.allowed is None:
         if ignore_candidate is not None:
             out.append(Finding(INFO, "ignore_value", (
@@ -235,12 +239,13 @@ def _empty_findings(masks: list[Record], info: ClassInfo, stray_i: set[int], str
     return out
 
 
-def mask_findings(records: list[Record], source: str, info_fn) -> tuple[list[Finding], MaskDiagnosis,
-                                                                        ClassInfo, ValueHistogram, ValueHistogram]:
+def mask_findings(records: list[Record], source: str, info_fn, commands: dict[str, str]
+                  ) -> tuple[list[Finding], MaskDiagnosis, ClassInfo, ValueHistogram, ValueHistogram]:
     """Diagnose the masks: colour masks, JPEG files and edge artifacts, 0/255 binary masks, gaps,
     values outside the declared classes, empty masks. ``info_fn(label_values, ignore_candidate)``
-    gives the :class:`ClassInfo`. Returns findings, diagnosis, class info and the index and colour
-    histograms."""
+    gives the :class:`ClassInfo`; ``commands`` the ``colorseg data convert`` command lines to
+    suggest for colour (``"rgb"``) and 0/255 (``"binary"``) masks. Returns findings, diagnosis,
+    class info and the index and colour histograms."""
     masks = [r for r in records if r.mask is not None]
     index = ValueHistogram.of(r.mask.stats for r in masks if not r.mask.stats.is_colour)
     colour = ValueHistogram.of(r.mask.stats for r in masks if r.mask.stats.is_colour)
@@ -250,9 +255,9 @@ def mask_findings(records: list[Record], source: str, info_fn) -> tuple[list[Fin
     binary = is_binary_0_255(labels)
     ignore_candidate = 255 if 255 in labels and not binary and len(labels) > 1 else None
     info = info_fn(labels, ignore_candidate)
-    values, gaps, suggested = _value_findings(index, labels, info, source, ignore_candidate)
+    values, gaps, suggested = _value_findings(index, labels, info, source, ignore_candidate, commands["binary"])
     empty = _empty_findings(masks, info, stray_i, stray_c)
-    out = (_storage_findings(masks, stray_i, stray_c) + values
+    out = (_storage_findings(masks, stray_i, stray_c, commands["rgb"]) + values
            + (_outside_findings(masks, info, source) if info.allowed is not None else []) + empty)
     n_colour = sum(r.mask.stats.is_colour for r in masks)
     kind = ("mixed" if 0 < n_colour < len(masks) else "rgb" if n_colour else "binary_0_255" if binary else "index")

@@ -1,6 +1,9 @@
 """A small, JSON-ready description of a data set (per split: image count, sizes, channels,
-modes, class pixel frequencies; the mask diagnosis), for planning training settings from data
-(e.g. a future ``colorseg segment plan``) and for ``check.json``."""
+modes, class pixel frequencies; the mask diagnosis), for ``check.json``.
+
+:class:`SizeStats` (:func:`size_stats`) is the one summary of image sizes: ``colorseg segment
+plan``'s fingerprint (:mod:`colorseg.planning.fingerprint`) uses it too, with the doctor's scan
+(:mod:`.scan`) and mask statistics (:mod:`.mask_checks`)."""
 
 from __future__ import annotations
 
@@ -13,16 +16,30 @@ from colorseg.data.doctor.mask_checks import ValueHistogram
 from colorseg.data.doctor.scan import Record
 
 
+@dataclass(frozen=True)
+class SizeStats:
+    """Median, smallest and largest of one image dimension (height or width) over a split."""
+
+    median: float
+    min: int
+    max: int
+
+
+def size_stats(values: list[int]) -> SizeStats | None:
+    """:class:`SizeStats` of ``values`` (None when there are none)."""
+    return SizeStats(float(np.median(values)), int(min(values)), int(max(values))) if values else None
+
+
 @dataclass
 class SplitFingerprint:
-    """One split: readable images, height/width statistics (min, median, max), number of distinct
-    sizes, images per channel count and per file mode, class pixel frequency (label value of the index
-    masks → share of their labelled pixels; empty for colorization and for colour masks, which need
-    converting first) and the share of grayscale-only images."""
+    """One split: readable images, height/width statistics (None without readable images), number
+    of distinct sizes, images per channel count and per file mode, class pixel frequency (label value
+    of the index masks → share of their labelled pixels; empty for colorization and for colour masks,
+    which need converting first) and the share of grayscale-only images."""
 
     images: int
-    height: dict[str, int] = field(default_factory=dict)
-    width: dict[str, int] = field(default_factory=dict)
+    height: SizeStats | None = None
+    width: SizeStats | None = None
     distinct_sizes: int = 0
     channels: dict[int, int] = field(default_factory=dict)
     modes: dict[str, int] = field(default_factory=dict)
@@ -69,10 +86,6 @@ class DataFingerprint:
         return asdict(self)
 
 
-def _stats(values: list[int]) -> dict[str, int]:
-    return {"min": int(min(values)), "median": int(np.median(values)), "max": int(max(values))} if values else {}
-
-
 def split_fingerprint(records: list[Record], hist: ValueHistogram | None = None,
                       label_values: list[int] | None = None) -> SplitFingerprint:
     """Facts of one split's records; ``hist`` (its mask values) restricted to ``label_values`` gives
@@ -85,8 +98,8 @@ def split_fingerprint(records: list[Record], hist: ValueHistogram | None = None,
         freq = {v: hist.pixels[v] / total for v in hist.values() if v in keep} if total else {}
     return SplitFingerprint(
         images=len(images),
-        height=_stats([i.height for i in images]),
-        width=_stats([i.width for i in images]),
+        height=size_stats([i.height for i in images]),
+        width=size_stats([i.width for i in images]),
         distinct_sizes=len({(i.height, i.width) for i in images}),
         channels=dict(sorted(Counter(i.channels for i in images).items())),
         modes=dict(Counter(i.mode for i in images).most_common()),

@@ -2,26 +2,36 @@
 pairing problem becomes a finding instead of stopping at the first.
 
 Segmentation layouts are those of :mod:`colorseg.data.sources` (``folder``, ``isbi2012``,
-``camvid``): images and masks paired by file stem (as ``_pair_by_stem``), ``folder`` splits from
+``camvid``: :func:`~colorseg.data.sources.source_folders`), images and masks paired by
+:func:`colorseg.data.pairing.pair_by_stem`, the pairing the loaders use; ``folder`` splits from
 ``ROOT/splits/{train,val,test}.txt``. Colorization folders use :mod:`colorseg.data.color_sources`
 itself (``folder``: every image under ROOT; ``bsds500``: its predefined splits).
 """
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from colorseg.data.color_sources import BSDS500Source, color_samples_under
 from colorseg.data.doctor.findings import ERROR, INFO, WARNING, Finding
 from colorseg.data.files import display_path, is_image_file, walk_files
+from colorseg.data.pairing import (
+    AMBIGUOUS_STEM,
+    IMAGE_WITHOUT_MASK,
+    MASK_WITHOUT_IMAGE,
+    MISSING_FOLDER,
+    NO_IMAGES,
+    pair_by_stem,
+)
+from colorseg.data.sources import POOL, SPLIT_NAMES, source_folders, split_file_names
 from colorseg.errors import ConfigError, DataError
 
 SEGMENT_SOURCES = ("folder", "isbi2012", "camvid")
 COLOR_SOURCES = ("folder", "bsds500")
 TASKS = ("auto", "segment", "colorize")
-SPLIT_NAMES = ("train", "val", "test")
-ALL = "all"  # split name of a data set without predefined splits (fit carves them, seeded)
+ALL = POOL  # split name of a data set without predefined splits (fit carves them, seeded)
 
 
 @dataclass(frozen=True)
@@ -107,67 +117,48 @@ def discover(root: str | Path, task: str = "auto", source: str | None = None) ->
     return layout
 
 
-def segment_folders(source: str, root: Path) -> list[tuple[str, Path, Path]]:
-    """(split, image folder, mask folder) of a segmentation source, as its loader reads them."""
-    if source == "camvid":
-        return [(s, root / s, root / f"{s}annot") for s in SPLIT_NAMES]
-    if source == "isbi2012":
-        return [(ALL, root / "train" / "image", root / "train" / "label")]
-    return [(ALL, root / "images", root / "masks")]
-
-
-def _files(folder: Path, layout: Layout) -> list[Path]:
-    """Image files of ``folder`` (broken links included: reading them reports them), sorted; the
-    other files are recorded as skipped."""
-    out = []
-    for p in sorted(folder.iterdir()):
-        if is_image_file(p) and (p.is_file() or p.is_symlink()):
-            out.append(p)
-        elif p.is_file():
-            layout.skipped.append(p)
-    return out
-
-
-def _by_stem(files: list[Path], what: str, layout: Layout) -> dict[str, Path]:
-    out: dict[str, Path] = {}
-    for p in files:
-        if p.stem in out:
-            layout.findings.append(Finding(WARNING, "ambiguous_stem", (
-                f"two {what}s share the name {p.stem!r}: {display_path(out[p.stem].name)} and {display_path(p.name)} "
-                f"(pairing is by file stem, so the loader pairs only one of them; rename or remove one)"),
-                display_path(p)))
-        else:
-            out[p.stem] = p
-    return out
+#: pairing problem → (severity, advice appended to the pairing's message); broken links are left
+#: to the scan, which reports every unreadable file naming it
+_PAIRING_FINDINGS = {
+    MISSING_FOLDER: (ERROR, "the {source} layout needs it"),
+    NO_IMAGES: (ERROR, "fit stops on it"),
+    AMBIGUOUS_STEM: (WARNING, "the loader pairs only the first: rename or remove the other"),
+    IMAGE_WITHOUT_MASK: (ERROR, "fit stops on it: add the mask or remove the image"),
+    MASK_WITHOUT_IMAGE: (WARNING, "the loader ignores it"),
+}
 
 
 def _discover_pairs(layout: Layout) -> None:
-    for split, image_dir, mask_dir in segment_folders(layout.source, layout.root):
-        missing = [d for d in (image_dir, mask_dir) if not d.is_dir()]
-        for d in missing:
-            layout.findings.append(Finding(ERROR, "missing_folder", f"folder not found: {display_path(d)} "
-                                           f"(the {layout.source} layout needs it)", display_path(d)))
-        if missing:
-            continue
-        images = _by_stem(_files(image_dir, layout), "image", layout)
-        masks = _by_stem(_files(mask_dir, layout), "mask", layout)
-        if not images:
-            layout.findings.append(Finding(ERROR, "no_images", f"no image files in {display_path(image_dir)}",
-                                           display_path(image_dir)))
-        for stem, path in images.items():
-            layout.entries.append(Entry(stem, split, path, masks.get(stem)))
-            if stem not in masks:
-                layout.findings.append(Finding(ERROR, "image_without_mask", (
-                    f"image without mask: {display_path(path)} (no {display_path(mask_dir / stem)}.*); "
-                    "fit stops on it: add the mask or remove the image"), display_path(path)))
-        for stem, path in masks.items():
-            if stem not in images:
-                layout.entries.append(Entry(stem, split, None, path))
-                layout.findings.append(Finding(WARNING, "mask_without_image", (
-                    f"mask without image: {display_path(path)} (no {display_path(image_dir / stem)}.*); "
-                    "the loader ignores it"), display_path(path)))
+    for split, image_dir, mask_dir in source_folders(layout.source, layout.root):
+        pairing = pair_by_stem(image_dir, mask_dir)
+        layout.skipped += pairing.skipped
+        layout.entries += [Entry(f.name, split, f.image, f.mask) for f in pairing.files]
+        for problem in pairing.problems:
+            if problem.kind in _PAIRING_FINDINGS:
+                severity, advice = _PAIRING_FINDINGS[problem.kind]
+                layout.findings.append(Finding(severity, problem.kind,
+                                               f"{problem.message}; {advice.format(source=layout.source)}",
+                                               display_path(problem.path)))
     if layout.source == "folder":
         _apply_split_files(layout)
+
+
+def convert_command(source: str, root: str | Path, fmt: str, palette: str | Path | None = None) -> str:
+    """The ``colorseg data convert --from FMT`` command line that turns the masks of a segmentation
+    layout into class indices, in a new folder ``<ROOT>-converted`` next to ``root`` (``palette``:
+    the palette file of ``--from rgb``). A layout with one image and mask folder (``folder``,
+    ``isbi2012``) gets its folders; ``camvid``'s split folders get placeholders (MASKS, IMAGES),
+    one command per split."""
+    folders = source_folders(source, root)
+    if len(folders) == 1:
+        _, images, masks = folders[0]
+        args = [str(masks), "--images", str(images)]
+    else:
+        args = ["MASKS", "--images", "IMAGES"]
+    root = Path(root)
+    output = root.parent / f"{root.resolve().name}-converted"
+    return shlex.join(["colorseg", "data", "convert", "--from", fmt, *args,
+                       *(["--palette", str(palette)] if palette is not None else []), "--output", str(output)])
 
 
 def _apply_split_files(layout: Layout) -> None:
@@ -181,7 +172,7 @@ def _apply_split_files(layout: Layout) -> None:
         f = split_dir / f"{split}.txt"
         if not f.is_file():
             continue
-        listed = [ln.strip() for ln in f.read_text().splitlines() if ln.strip()]
+        listed = split_file_names(f)
         unknown = [n for n in listed if n not in names]
         if unknown:
             layout.findings.append(Finding(ERROR, "unknown_split_name", (

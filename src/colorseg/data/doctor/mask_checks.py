@@ -8,32 +8,28 @@ regions, as the ringing of JPEG compression or the blend of bilinear resizing le
 data set, values whose interior share is below :data:`STRAY_INTERIOR_SHARE` are stray; several
 of them (:data:`MIN_STRAY_VALUES`) mean the masks were compressed or resized lossily.
 Colour masks are handled the same way on packed ``0xRRGGBB`` values.
+
+Where a value sits is summarised too, for planning training settings (``colorseg segment plan``):
+its mean row (0 = top, 1 = bottom: sky above road means the images have an up direction) and its
+*boundary* share (pixels with a 4-neighbour of another value: near 1 for thin structures such as
+poles or membranes).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage
 
+from colorseg.data.image_io import pack_rgb, unpack_rgb
+
 STRAY_INTERIOR_SHARE = 0.02  # a label value has at least 2 % of its pixels inside regions
 MIN_STRAY_VALUES = 3  # "many rare values": one thin class alone is not compression noise
 JPEG_SIGNATURE = b"\xff\xd8\xff"
 BINARY_VALUES = (0, 255)
-
-
-def pack_rgb(rgb: np.ndarray) -> np.ndarray:
-    """(H, W, 3+) uint8 colours → (H, W) uint32 ``0xRRGGBB`` (alpha dropped)."""
-    c = np.asarray(rgb)[..., :3].astype(np.uint32)
-    return (c[..., 0] << 16) | (c[..., 1] << 8) | c[..., 2]
-
-
-def unpack_rgb(value: int) -> tuple[int, int, int]:
-    """``0xRRGGBB`` → ``(R, G, B)``."""
-    value = int(value)
-    return (value >> 16) & 255, (value >> 8) & 255, value & 255
 
 
 def mask_plane(arr: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -59,11 +55,15 @@ def mask_plane(arr: np.ndarray) -> tuple[np.ndarray, bool]:
 
 @dataclass
 class MaskStats:
-    """Per value of one mask: pixel count and interior pixel count (``values`` sorted)."""
+    """Per value of one mask (``values`` sorted): pixel count, interior pixel count, the sum of its
+    pixels' row positions (0 = top row, 1 = bottom row) and its boundary pixel count (pixels with a
+    4-neighbour of another value)."""
 
     values: np.ndarray
     counts: np.ndarray
     interior: np.ndarray
+    row_sums: np.ndarray
+    boundary: np.ndarray
     is_colour: bool = False
 
     @property
@@ -75,32 +75,57 @@ class MaskStats:
         return int(self.counts[i]) if i < len(self.values) and self.values[i] == value else 0
 
 
+def _boundary_pixels(plane: np.ndarray) -> np.ndarray:
+    """Pixels with a 4-neighbour of another value (bool, the plane's shape)."""
+    edge = np.zeros(plane.shape, dtype=bool)
+    vert = plane[1:] != plane[:-1]
+    horiz = plane[:, 1:] != plane[:, :-1]
+    edge[1:] |= vert
+    edge[:-1] |= vert
+    edge[:, 1:] |= horiz
+    edge[:, :-1] |= horiz
+    return edge
+
+
 def mask_stats(plane: np.ndarray, is_colour: bool = False) -> MaskStats:
-    """Value histogram and interior counts of a 2-D mask plane (see the module docstring)."""
+    """Value histogram, interior and boundary counts and row sums of a 2-D mask plane (see the
+    module docstring)."""
     plane = np.asarray(plane)
     if plane.ndim != 2:
         raise ValueError(f"mask_stats expects a 2-D plane, got shape {plane.shape}")
-    values, counts = np.unique(plane, return_counts=True)
+    values, inverse, counts = np.unique(plane, return_inverse=True, return_counts=True)
+    inverse = inverse.reshape(-1)
     inside = ndimage.maximum_filter(plane, size=3) == ndimage.minimum_filter(plane, size=3)
     in_values, in_counts = np.unique(plane[inside], return_counts=True)
     interior = np.zeros_like(counts)
     interior[np.searchsorted(values, in_values)] = in_counts
-    return MaskStats(values.astype(np.int64), counts.astype(np.int64), interior.astype(np.int64), is_colour)
+    h, w = plane.shape
+    row_pos = np.broadcast_to((np.arange(h, dtype=np.float64) / max(h - 1, 1))[:, None], (h, w))
+    row_sums = np.bincount(inverse, weights=row_pos.ravel(), minlength=len(values))
+    boundary = np.bincount(inverse, weights=_boundary_pixels(plane).ravel(), minlength=len(values))
+    return MaskStats(values.astype(np.int64), counts.astype(np.int64), interior.astype(np.int64), row_sums,
+                     boundary.astype(np.int64), is_colour)
 
 
 @dataclass
 class ValueHistogram:
-    """Per value over many masks: pixels, interior pixels and the number of masks holding it."""
+    """Per value over many masks: pixels, interior pixels, the number of masks holding it, the sum
+    of its row positions and its boundary pixels (see :class:`MaskStats`)."""
 
     pixels: dict[int, int] = field(default_factory=dict)
     interior: dict[int, int] = field(default_factory=dict)
     masks: dict[int, int] = field(default_factory=dict)
+    row_sums: dict[int, float] = field(default_factory=dict)
+    boundary: dict[int, int] = field(default_factory=dict)
 
     def add(self, stats: MaskStats) -> None:
-        for v, c, i in zip(stats.values.tolist(), stats.counts.tolist(), stats.interior.tolist()):
+        for v, c, i, r, b in zip(stats.values.tolist(), stats.counts.tolist(), stats.interior.tolist(),
+                                 stats.row_sums.tolist(), stats.boundary.tolist()):
             self.pixels[v] = self.pixels.get(v, 0) + c
             self.interior[v] = self.interior.get(v, 0) + i
             self.masks[v] = self.masks.get(v, 0) + 1
+            self.row_sums[v] = self.row_sums.get(v, 0.0) + r
+            self.boundary[v] = self.boundary.get(v, 0) + b
 
     @classmethod
     def of(cls, stats: Iterable[MaskStats]) -> ValueHistogram:
@@ -120,6 +145,18 @@ class ValueHistogram:
         """Share of all pixels per value (sums to 1; empty when there are no pixels)."""
         total = self.total
         return {v: self.pixels[v] / total for v in self.values()} if total else {}
+
+    def mean_rows(self) -> dict[int, float]:
+        """Mean row position per value (0 = top row, 1 = bottom row)."""
+        return {v: self.row_sums[v] / self.pixels[v] for v in self.values()}
+
+    def boundary_shares(self) -> dict[int, float]:
+        """Share of each value's pixels that have a 4-neighbour of another value."""
+        return {v: self.boundary[v] / self.pixels[v] for v in self.values()}
+
+    def mask_shares(self, n_masks: int) -> dict[int, float]:
+        """Share of ``n_masks`` masks holding each value."""
+        return {v: self.masks[v] / n_masks for v in self.values()}
 
 
 def stray_values(hist: ValueHistogram, min_interior_share: float = STRAY_INTERIOR_SHARE) -> list[int]:
@@ -201,7 +238,10 @@ def propose_palette(colour_pixels: dict[int, int],
 
 
 def _palette_name(name: str) -> str:
-    return "_".join(str(name).split()) or "class"
+    """A name that stays one token of a palette line for every reader of ``R G B name`` files
+    (:func:`colorseg.formats.palette.read_palette` splits CSV at commas, labelmaps at colons and
+    drops comments after '#')."""
+    return re.sub(r"[\s,:#]+", "_", str(name)) or "class"
 
 
 def format_palette(entries: Sequence[PaletteEntry]) -> str:

@@ -2,25 +2,25 @@
 facts (value histogram with interior counts, colour or index, JPEG signature).
 
 Images are decoded with :func:`colorseg.data.image_io.read_image`, the decoder training uses, so
-"unreadable" here means unreadable for ``fit``. Masks are decoded raw (the same decoder as
-``read_mask`` but without refusing colour masks), because the doctor diagnoses them.
+"unreadable" here means unreadable for ``fit``. Masks are decoded with
+:func:`colorseg.data.image_io.read_mask_raw` (the decoder of ``read_mask``, without refusing colour
+masks), because the doctor diagnoses them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from colorseg.data.color_sources import is_grayscale
 from colorseg.data.doctor.duplicates import phash, pixel_digest
 from colorseg.data.doctor.layout import Entry
 from colorseg.data.doctor.mask_checks import MaskStats, is_jpeg_bytes, mask_plane, mask_stats
 from colorseg.data.files import display_path
-from colorseg.data.image_io import _read_raw, convert_channels, read_image
+from colorseg.data.image_io import convert_channels, image_mode, read_image, read_mask_raw
 from colorseg.errors import DataError
 
 PROGRESS_MIN_FILES = 50  # show a progress bar from this many files on
@@ -62,20 +62,12 @@ class Record:
     mask_error: str | None = None
 
 
-def _pil_mode(path: Path) -> str:
-    try:
-        with Image.open(path) as im:
-            return im.mode
-    except (OSError, ValueError, SyntaxError):  # tifffile-only TIFFs; bad files fail in the decoder
-        return "TIFF"
-
-
 def read_image_info(path: str | Path) -> ImageInfo:
     """Decode an image as training does; DataError (naming the file) when it cannot be read."""
     path = Path(path)
     img = read_image(path)
     gray = img.shape[2] == 1 or is_grayscale(img)
-    return ImageInfo(img.shape[0], img.shape[1], _pil_mode(path), img.shape[2], bool(gray),
+    return ImageInfo(img.shape[0], img.shape[1], image_mode(path) or "TIFF", img.shape[2], bool(gray),
                      phash(convert_channels(img, 1, display_path(path))[..., 0]), pixel_digest(img))
 
 
@@ -83,16 +75,11 @@ def read_mask_plane(path: str | Path) -> tuple[np.ndarray, bool, str]:
     """Decode a mask raw → (2-D plane, is_colour, PIL mode); colour masks as packed ``0xRRGGBB``.
     DataError (naming the file) for unreadable files and non-integer masks."""
     path = Path(path)
-    arr, mode = _read_raw(path, None)
-    name = display_path(path)
-    if arr.dtype == bool:
-        arr = arr.astype(np.uint8)
-    if not np.issubdtype(arr.dtype, np.integer):
-        raise DataError(f"{name}: mask must hold integer class indices, got {arr.dtype}")
+    arr, mode = read_mask_raw(path)
     try:
         plane, colour = mask_plane(arr)
     except ValueError as exc:
-        raise DataError(f"{name}: {exc}") from exc
+        raise DataError(f"{display_path(path)}: {exc}") from exc
     return plane, colour, mode or "TIFF"
 
 
@@ -105,15 +92,18 @@ def read_mask_info(path: str | Path) -> MaskInfo:
     return MaskInfo(plane.shape[0], plane.shape[1], mode, mask_stats(plane, colour), is_jpeg_bytes(head))
 
 
-def scan(entries: Iterable[Entry], progress: bool = True) -> list[Record]:
-    """Read every image and mask of ``entries`` once (a progress bar on stderr for big data sets)."""
+def progress_bar(items: Sequence, desc: str, progress: bool = True):
+    """``items`` wrapped in a progress bar titled ``desc`` on stderr, shown when ``progress`` and
+    there are at least :data:`PROGRESS_MIN_FILES` of them."""
     from tqdm import tqdm
 
-    entries = list(entries)
+    return tqdm(items, desc=desc, unit="file", leave=False, disable=not progress or len(items) < PROGRESS_MIN_FILES)
+
+
+def scan(entries: Iterable[Entry], progress: bool = True, desc: str = "checking") -> list[Record]:
+    """Read every image and mask of ``entries`` once (a progress bar titled ``desc`` for big data sets)."""
     records = []
-    bar = tqdm(entries, desc="checking", unit="file", leave=False,
-               disable=not progress or len(entries) < PROGRESS_MIN_FILES)
-    for entry in bar:
+    for entry in progress_bar(list(entries), desc, progress):
         rec = Record(entry)
         if entry.image is not None:
             try:

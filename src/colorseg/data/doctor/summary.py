@@ -15,8 +15,8 @@ STYLE = {ERROR: "bold red", WARNING: "yellow", INFO: "dim"}
 def _split_line(name: str, fp) -> str:
     if not fp.images:
         return f"{name}: no readable images"
-    size = (f"{fp.width['median']}x{fp.height['median']}" if fp.distinct_sizes == 1
-            else f"{fp.width['min']}..{fp.width['max']} x {fp.height['min']}..{fp.height['max']}")
+    size = (f"{fp.width.min}x{fp.height.min}" if fp.distinct_sizes == 1
+            else f"{fp.width.min}..{fp.width.max} x {fp.height.min}..{fp.height.max}")
     modes = ", ".join(f"{m}" + (f" ({n})" if len(fp.modes) > 1 else "") for m, n in fp.modes.items())
     return f"{name}: {fp.images} image{'s' * (fp.images != 1)}, {size}, {modes}"
 

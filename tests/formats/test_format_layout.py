@@ -7,10 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import tifffile
 from PIL import Image
 
-from colorseg.data.image_io import read_image, read_mask
+from colorseg.data.image_io import probe_image, read_image, read_mask
 from colorseg.data.sources import build_source
 from colorseg.errors import ConfigError, DataError
 from colorseg.formats.annotations import (
@@ -23,7 +22,7 @@ from colorseg.formats.annotations import (
     parse_class_names,
     sample_name,
 )
-from colorseg.formats.layout import PARTIAL_MARKER, ConvertSummary, check_output, probe_image, write_layout
+from colorseg.formats.layout import PARTIAL_MARKER, ConvertSummary, check_output, write_layout
 from tests.formats.helpers import layout_config, layout_masks, png_b64, save_image
 
 
@@ -171,17 +170,6 @@ def test_exif_rotation_mismatch_gets_a_hint(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="EXIF orientation rotates it"):
         write_layout(Conversion(tmp_path / "ann.json", "test", ["a", "b"], iter([sample]), 1), tmp_path / "out",
                      progress=False)
-
-
-def test_probe_image_agrees_with_read_image(tmp_path: Path) -> None:
-    cases = [save_image(tmp_path / "g.png", 7, 9, gray=True), save_image(tmp_path / "c.jpg", 7, 9)]
-    tifffile.imwrite(tmp_path / "t.tif", np.zeros((7, 9, 3), dtype=np.uint16))
-    tifffile.imwrite(tmp_path / "g.tif", np.zeros((7, 9), dtype=np.uint8))
-    for path in cases + [tmp_path / "t.tif", tmp_path / "g.tif"]:
-        assert probe_image(path) == read_image(path).shape, path
-    (tmp_path / "junk.png").write_bytes(b"not an image")
-    with pytest.raises(DataError, match="junk.png"):
-        probe_image(tmp_path / "junk.png")
 
 
 def test_class_name_rules() -> None:
