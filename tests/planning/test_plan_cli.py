@@ -11,7 +11,7 @@ import yaml
 from PIL import Image
 
 from colorseg.cli import main
-from colorseg.errors import ConfigError
+from colorseg.errors import ConfigError, DataError
 from colorseg.planning import plan_segmentation
 from colorseg.planning.planner import default_memory_gb, default_threads, plan_command
 from tests.planning.helpers import binary_folder, index_folder
@@ -37,6 +37,25 @@ def test_plan_uses_given_class_names(tmp_path: Path) -> None:
                  "--class-names", "sea", "ship"]) == 0
     cfg = yaml.safe_load(out.read_text())
     assert cfg["data"]["class_names"] == ["sea", "ship"] and cfg["data"]["mask_value_map"] == {0: 0, 255: 1}
+
+
+def test_plan_reads_the_class_names_data_convert_recorded(tmp_path: Path) -> None:
+    """``data convert --from binary`` writes ROOT/colorseg.yaml with the class names; the plan of
+    the converted folder uses them (and says where they came from); --class-names still wins."""
+    src = binary_folder(tmp_path / "raw", n=6, size=24)
+    converted = tmp_path / "converted"
+    assert main(["data", "convert", "--from", "binary", str(src / "masks"), "--images", str(src / "images"),
+                 "--output", str(converted), "--classes", "sea,ship"]) == 0
+    out = tmp_path / "p.yaml"
+    assert main(["segment", "plan", str(converted), "--minutes", "1", "--output", str(out)]) == 0
+    assert yaml.safe_load(out.read_text())["data"]["class_names"] == ["sea", "ship"]
+    assert "from colorseg.yaml (written by colorseg data convert)" in out.read_text()
+    assert main(["segment", "plan", str(converted), "--minutes", "1", "--output", str(out),
+                 "--class-names", "water", "boat"]) == 0
+    assert yaml.safe_load(out.read_text())["data"]["class_names"] == ["water", "boat"]
+    (converted / "colorseg.yaml").write_text("data: {class_names: 3}\n")
+    with pytest.raises(DataError, match="colorseg.yaml: data.class_names must be a list"):
+        plan_segmentation(converted, minutes=1, output=None)
 
 
 def test_zero_255_plan_maps_the_foreground_and_fit_sees_it(tmp_path: Path, capsys) -> None:

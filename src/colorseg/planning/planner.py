@@ -15,7 +15,10 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from colorseg.errors import ConfigError
+import yaml
+
+from colorseg.errors import ConfigError, DataError
+from colorseg.formats.layout import CONFIG_NAME as CONVERTED_CONFIG
 from colorseg.planning.config_writer import render_yaml, summarize, write_plan
 from colorseg.planning.evidence import load_evidence
 from colorseg.planning.fingerprint import MAX_MASKS, PLAN_SOURCES, Fingerprint, compute_fingerprint
@@ -61,6 +64,25 @@ def plan_command(root: str | Path, minutes: float, source: str, output: str | Pa
     return shlex.join(parts)
 
 
+def converted_class_names(root: str | Path) -> list[str] | None:
+    """The class names ``colorseg data convert`` recorded in ``ROOT/colorseg.yaml``
+    (``data.class_names``), or None when there is no such file. DataError naming the file when it
+    is not valid YAML or its class names are not a list of strings."""
+    path = Path(root) / CONVERTED_CONFIG
+    if not path.is_file():
+        return None
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise DataError(f"cannot read {path}: {exc}") from exc
+    names = (config or {}).get("data", {}).get("class_names") if isinstance(config, dict) else None
+    if names is None:
+        return None
+    if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+        raise DataError(f"{path}: data.class_names must be a list of names, got {names!r}")
+    return names
+
+
 def plan_segmentation(root: str | Path, minutes: float, source: str = "folder",
                       output: str | Path | None = "plan.yaml", memory_gb: float | None = None,
                       class_names: list[str] | None = None, threads: int | None = None,
@@ -74,7 +96,8 @@ def plan_segmentation(root: str | Path, minutes: float, source: str = "folder",
         source: ``folder`` (ROOT/images + ROOT/masks), ``camvid`` or ``isbi2012``.
         output: YAML file to write (None: do not write, e.g. to inspect ``result.text``).
         memory_gb: memory the training may use (default: this machine's physical memory).
-        class_names: one name per class (default: the source's, or placeholders for a folder).
+        class_names: one name per class (default: the source's; for a folder, those that
+            ``colorseg data convert`` recorded in ``ROOT/colorseg.yaml``, else placeholders).
         threads: CPU threads training will use, for the time estimates (default
             :func:`default_threads`).
         progress: progress bars while scanning large folders.
@@ -92,10 +115,15 @@ def plan_segmentation(root: str | Path, minutes: float, source: str = "folder",
         raise ConfigError(f"--threads must be at least 1, got {threads}")
     if class_names is not None and (len(class_names) < 2 or len(set(class_names)) != len(class_names)):
         raise ConfigError(f"--class-names needs at least two distinct names, got {class_names}")
+    names_origin = "given with --class-names"
+    if class_names is None and source == "folder":
+        class_names = converted_class_names(root)
+        names_origin = f"from {CONVERTED_CONFIG} (written by colorseg data convert)"
     fingerprint = compute_fingerprint(root, source, max_masks=max_masks, progress=progress)
     plan = plan_from_fingerprint(fingerprint, minutes, load_evidence(),
                                  memory_gb if memory_gb is not None else default_memory_gb(), class_names,
-                                 threads if threads is not None else default_threads(), root_text=str(root))
+                                 threads if threads is not None else default_threads(), root_text=str(root),
+                                 names_origin=names_origin)
     command = plan_command(root, minutes, source, output, memory_gb, class_names, threads)
     text = render_yaml(plan, command)
     path = write_plan(plan, output, command) if output is not None else None

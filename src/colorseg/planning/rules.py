@@ -124,8 +124,10 @@ def _fmt_values(values) -> str:
     return ", ".join(str(v) for v in values[:12]) + (f", … ({len(values)} values)" if len(values) > 12 else "")
 
 
-def label_layout(fp: Fingerprint, class_names: list[str] | None = None) -> LabelLayout:
+def label_layout(fp: Fingerprint, class_names: list[str] | None = None,
+                 names_origin: str = "given with --class-names") -> LabelLayout:
     """Classes, ``mask_value_map`` and ignore value from the stored mask values (see module docstring).
+    ``names_origin``: where ``class_names`` came from, for the YAML comment.
 
     Raises DataError when the values cannot be class indices (too many distinct values) or a
     value is outside the source's classes, ConfigError when ``class_names`` does not match.
@@ -186,7 +188,7 @@ def label_layout(fp: Fingerprint, class_names: list[str] | None = None) -> Label
         defaults = [f"class_{i}" for i in range(k)]
     if class_names:
         _check_count(class_names, k, f"the masks hold {k} classes (values {_fmt_values(values)})")
-        names, names_reason = list(class_names), "given with --class-names, one per class label"
+        names, names_reason = list(class_names), f"{names_origin}, one per class label"
     else:
         names = defaults
         names_reason = "placeholders, one per class label: rename them"
@@ -664,15 +666,17 @@ def describe_fingerprint(fp: Fingerprint, layout: LabelLayout) -> list[str]:
 
 
 def plan_from_fingerprint(fp: Fingerprint, minutes: float, evidence: dict, memory_gb: float,
-                          class_names: list[str] | None = None, threads: int = 1, root_text: str | None = None) -> Plan:
+                          class_names: list[str] | None = None, threads: int = 1, root_text: str | None = None,
+                          names_origin: str = "given with --class-names") -> Plan:
     """Every rule in order → the :class:`Plan` (choices with reasons, header notes, the lines to
-    confirm, warnings). ``root_text`` is ``data.root`` as the config should spell it."""
+    confirm, warnings). ``root_text`` is ``data.root`` as the config should spell it;
+    ``names_origin`` says where ``class_names`` came from."""
     max_time = max_time_text(minutes)
     if not (isinstance(memory_gb, (int, float)) and math.isfinite(memory_gb) and memory_gb > 0):
         raise ConfigError(f"--memory-gb must be a positive number of GiB, got {memory_gb!r}")
     if threads < 1:
         raise ConfigError(f"--threads must be at least 1, got {threads}")
-    layout = label_layout(fp, class_names)
+    layout = label_layout(fp, class_names, names_origin)
     warnings: list[str] = []
     absent = [c.name for c in layout.classes if c.frequency == 0]
     if absent:
