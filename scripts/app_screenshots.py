@@ -26,6 +26,9 @@ sys.path.insert(0, str(REPO))
 from tests.app import browser as b
 
 MAX_BYTES = 300_000
+# hints shown on the astronaut photo when the built-in model takes them: colour, (x, y) as
+# fractions of the photo's width and height (the suit's orange, a red flag stripe)
+HINTS = [("#e0782c", (0.30, 0.80)), ("#e0782c", (0.62, 0.86)), ("#c02828", (0.08, 0.30))]
 WIDTH = 1120  # browser window width (CSS pixels)
 
 
@@ -76,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     from skimage import data
 
     from colorseg.app.server import AppConfig, start_app
+    from colorseg.inference.colorizer import Colorizer
     from colorseg.data.synthetic import make_shapes_sample
 
     out = Path(args.output_dir)
@@ -95,7 +99,14 @@ def main(argv: list[str] | None = None) -> int:
                 b.upload(driver, "colorize-upload", photo)
                 b.wait_until(lambda: len(b.image_srcs(driver, "#colorize-result img")) == 2, "the result", 120)
                 b.wait_until(lambda: len(b.image_srcs(driver, "#colorize-samples img")) >= 4, "the samples", 120)
-                b.wait_until(lambda: "trained without" in b.text_of(driver, "#colorize-model"), "the model note")
+                b.wait_until(lambda: "built-in" in b.text_of(driver, "#colorize-model"), "the model note")
+                if Colorizer.pretrained().takes_hints:  # show hints: the suit's orange, the flag's red
+                    for colour, (fx, fy) in HINTS:
+                        before = b.image_srcs(driver, "#colorize-result img")
+                        b.pick_colour(driver, "colorize-colour", colour)
+                        b.click_at_fraction(driver, "#colorize-gray img", fx, fy)
+                        b.wait_until(lambda: b.image_srcs(driver, "#colorize-result img") != before,
+                                     f"the result with the {colour} hint", 120)
                 b.wait_until(lambda: not b.toast_texts(driver), "toasts to fade", 30)
                 print(shoot(driver, "#colorize-samples", out / "app_colorize.png"))
 

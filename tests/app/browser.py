@@ -159,6 +159,16 @@ def click_image(driver, selector: str, dx: int, dy: int) -> tuple[float, float]:
     return natural[0] / 2 + dx / scale, natural[1] / 2 + dy / scale
 
 
+def click_at_fraction(driver, selector: str, fx: float, fy: float) -> tuple[float, float]:
+    """Click the image ``selector`` at ``fx``, ``fy`` of its width and height (0..1, from the
+    top-left corner); returns the image pixel (x, y) under the click (see :func:`click_image`)."""
+    image = css(driver, selector)[0]
+    natural = driver.execute_script("return [arguments[0].naturalWidth, arguments[0].naturalHeight]", image)
+    scale = min(image.size["width"] / natural[0], image.size["height"] / natural[1], 1.0)
+    return click_image(driver, selector, round((fx - 0.5) * natural[0] * scale),
+                       round((fy - 0.5) * natural[1] * scale))
+
+
 def wait_for_download(folder: Path, name: str, timeout: float = 60.0) -> Path:
     """The file ``name`` once the browser has finished writing it into ``folder``."""
     path = Path(folder) / name

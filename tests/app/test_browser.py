@@ -24,6 +24,7 @@ if b.missing_reason():
     pytest.skip(b.missing_reason(), allow_module_level=True)
 
 from colorseg.app.server import AppConfig, start_app
+from colorseg.inference.colorizer import Colorizer
 
 PREVIEW = 120  # preview side: the 151×100 photo is shown at 120×79
 
@@ -75,8 +76,9 @@ def _result_src(driver) -> str:
 
 def test_colorize_tab(app, driver, photo: Path, hint_ckpt: Path, downloads: Path, tmp_path: Path) -> None:
     b.open_app(driver, app.url)
-    b.wait_until(lambda: "trained without colour hints" in b.text_of(driver, "#colorize-model"),
-                 "the built-in model's note that it takes no hints")
+    builtin_note = "takes colour hints" if Colorizer.pretrained().takes_hints else "trained without colour hints"
+    b.wait_until(lambda: builtin_note in b.text_of(driver, "#colorize-model"),
+                 f"the built-in model's note ({builtin_note!r})")
     assert "built-in colorize-default" in b.text_of(driver, "#colorize-model")
 
     notes = tmp_path / "notes.txt"  # a bad upload: its problem is shown in the page
