@@ -79,8 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     from skimage import data
 
     from colorseg.app.server import AppConfig, start_app
-    from colorseg.inference.colorizer import Colorizer
     from colorseg.data.synthetic import make_shapes_sample
+    from colorseg.inference.colorizer import Colorizer
 
     out = Path(args.output_dir)
     with tempfile.TemporaryDirectory(prefix="colorseg-screenshots-") as tmp:
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
                         before = b.image_srcs(driver, "#colorize-result img")
                         b.pick_colour(driver, "colorize-colour", colour)
                         b.click_at_fraction(driver, "#colorize-gray img", fx, fy)
-                        b.wait_until(lambda: b.image_srcs(driver, "#colorize-result img") != before,
+                        b.wait_until(lambda old=before: b.image_srcs(driver, "#colorize-result img") != old,
                                      f"the result with the {colour} hint", 120)
                 b.wait_until(lambda: not b.toast_texts(driver), "toasts to fade", 30)
                 print(shoot(driver, "#colorize-samples", out / "app_colorize.png"))
