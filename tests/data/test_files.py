@@ -109,3 +109,13 @@ def test_check_image_file_sizes_and_refuses(tmp_path: Path) -> None:
         check_image_file(tmp_path / "missing.png")
     with pytest.raises(DataError, match="not a regular file"):
         check_image_file(tmp_path)
+
+
+def test_atomic_write_gives_a_shareable_file_or_keeps_the_old_mode(tmp_path: Path) -> None:
+    """Outputs (predictions, released weights, reports) are 0644 like a plain write, not the
+    temporary file's 0600; replacing a file keeps the mode its owner gave it."""
+    target = atomic_write(tmp_path / "w.bin", lambda tmp: tmp.write_bytes(b"x"))
+    assert (target.stat().st_mode & 0o777) == 0o644
+    target.chmod(0o600)
+    atomic_write(target, lambda tmp: tmp.write_bytes(b"y"))
+    assert target.read_bytes() == b"y" and (target.stat().st_mode & 0o777) == 0o600

@@ -109,6 +109,8 @@ def atomic_write(path: str | Path, write_fn, durable: bool = False) -> Path:
     The temporary file (``.<name>.<random>.tmp<suffix>``, same folder) is removed
     when ``write_fn`` fails. ``durable`` also flushes the file and the folder to disk (fsync)
     before and after the rename, so a crash or power cut leaves the old or the new file, whole.
+    The result is readable by everyone (0644, as a plain ``open(…, "w")`` under the usual umask;
+    the temporary file is created 0600), or keeps the mode of the file it replaces.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -118,6 +120,7 @@ def atomic_write(path: str | Path, write_fn, durable: bool = False) -> Path:
     os.close(fd)
     try:
         write_fn(Path(tmp))
+        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.is_file() else 0o644)
         if durable:
             fsync(tmp)
         os.replace(tmp, path)
@@ -130,14 +133,9 @@ def atomic_write(path: str | Path, write_fn, durable: bool = False) -> Path:
 
 
 def atomic_write_text(path: str | Path, text: str, durable: bool = False) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` with :func:`atomic_write`, readable by everyone (0644;
-    the temporary file is made 0600) since reports, configs and palettes are meant to be shared."""
+    """Write ``text`` (UTF-8) to ``path`` with :func:`atomic_write`."""
 
-    def write(tmp: Path) -> None:
-        tmp.write_text(text, encoding="utf-8")
-        os.chmod(tmp, 0o644)
-
-    return atomic_write(path, write, durable=durable)
+    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), durable=durable)
 
 
 def fsync(path: str | Path) -> None:
