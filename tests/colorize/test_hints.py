@@ -209,17 +209,19 @@ def test_hint_at_the_bottom_right_corner_lands_at_the_working_bottom_right() -> 
         origin = hints_to_tensor([(0, 0, (200, 30, 30))], image_hw, work_hw)
         assert origin[0, 2, 0, 0] == 1
     # upscaled (10 × 12 → 40 × 48): the hint covers the input pixel's whole 4 × 4 footprint
-    up = hints_to_tensor([(11, 9, (200, 30, 30))], (10, 12), (40, 48))[0, 2]
+    up = hints_to_tensor([(11, 9, (200, 30, 30))], (10, 12), (40, 48), patch=3)[0, 2]
     assert bool(up[-4:, -4:].all()) and int(up.sum()) == 16
 
 
 def test_hint_coordinates_are_column_then_row_on_non_square_images() -> None:
-    wide = hints_to_tensor([(101, 51, (0, 0, 255))], (100, 200), (50, 100))[0, 2]  # x = column 101 of 200
+    wide = hints_to_tensor([(101, 51, (0, 0, 255))], (100, 200), (50, 100), patch=3)[0, 2]  # x = column 101 of 200
     rows, cols = torch.nonzero(wide, as_tuple=True)
     assert (rows.tolist(), cols.tolist()) == ([24] * 3 + [25] * 3 + [26] * 3, [49, 50, 51] * 3)
-    tall = hints_to_tensor([(51, 101, (0, 0, 255))], (200, 100), (100, 50))[0, 2]
+    tall = hints_to_tensor([(51, 101, (0, 0, 255))], (200, 100), (100, 50), patch=3)[0, 2]
     assert torch.equal(tall, wide.T)
-    assert int(wide.sum()) == HINT_PATCH**2
+    default = hints_to_tensor([(101, 51, (0, 0, 255))], (100, 200), (50, 100))[0, 2]
+    rows, cols = torch.nonzero(default, as_tuple=True)
+    assert int(default.sum()) == HINT_PATCH**2 == 25 and rows.min() == 23 and cols.max() == 52
 
 
 def test_hint_colours_as_uint8_or_float_give_the_same_ab() -> None:
@@ -233,7 +235,7 @@ def test_hint_colours_as_uint8_or_float_give_the_same_ab() -> None:
     gray = hints_to_tensor([(3, 4, (128, 128, 128))], (16, 16), (16, 16))
     assert float(gray[0, :2].abs().max()) < 1e-3 and gray[0, 2, 4, 3] == 1
     # overlapping hints: the later one wins
-    both = hints_to_tensor([(3, 4, (200, 30, 30)), (4, 4, (30, 30, 200))], (16, 16), (16, 16))
+    both = hints_to_tensor([(3, 4, (200, 30, 30)), (4, 4, (30, 30, 200))], (16, 16), (16, 16), patch=3)
     assert float(both[0, 1, 4, 3]) < 0 and float(both[0, 1, 4, 2]) > 0
 
 

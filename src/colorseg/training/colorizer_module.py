@@ -17,7 +17,7 @@ the prediction decoded at the prior mean of p(z | L, hints) (the inference path)
 that have hints (see :meth:`ColorizerModule._prior_recon`: without it the decoder takes colour from
 the posterior's z and ignores the hints). Validation loss terms and metrics are the hint-free
 quality (zero hints); hint models also log
-``val/psnr_10_hints``: the PSNR with 10 ground-truth hints (3 × 3 px patches, the placement of
+``val/psnr_10_hints``: the PSNR with 10 ground-truth hints (5 × 5 px patches, the placement of
 :func:`colorseg.inference.hints.hints_to_tensor`), drawn with a fixed seed per image name.
 
 Validation logs, once per epoch, means over validation images: ``val/<term>`` (each image's loss
@@ -51,7 +51,7 @@ from colorseg.training.schedules import cosine_factor
 
 KINDS = ("vae", "regression", "gray")
 VAL_HINTS = 10  # hints per image for val/psnr_10_hints
-VAL_HINT_PATCH = 3  # their patch side (px at working resolution), as the Colorizer places a user's hint
+VAL_HINT_PATCH = 5  # their patch side (px at working resolution), as the Colorizer places a user's hint
 
 
 class ColorizerModule(pl.LightningModule):
