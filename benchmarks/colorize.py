@@ -2,13 +2,15 @@
 
     python benchmarks/colorize.py [--minutes 30] [--models default vae regression no_perceptual gray regression_rarity]
                                   [--data-root ../shared/data] [--samples 8]
-    python benchmarks/colorize.py --models default     # train the built-in model's recipe (default.yaml)
+    python benchmarks/colorize.py --models default_hints  # train the built-in model's recipe (default.yaml)
+    python benchmarks/colorize.py --models default     # the same recipe without colour hints
     python benchmarks/colorize.py --table-only --builtin  # evaluate the shipped built-in weights + figure
     python benchmarks/colorize.py --temperatures 0.5 1 1.5 2 3   # VAE sampling temperature, val split
 
-``default`` is the built-in model's recipe (``configs/colorize/default.yaml``: fixed steps,
-BSDS500 train+val pooled with the ImageNet sample, 100 held out for validation; its
-validation-best checkpoint is tested).
+``default_hints`` is the built-in model's recipe (``configs/colorize/default.yaml``: fixed steps,
+BSDS500 train+val pooled with the ImageNet sample, 100 held out for validation, colour hints;
+its validation-best checkpoint is tested); ``default`` is the same recipe with
+``--model.hints=false`` (the built-in model before hints, and the hint benchmark's reference).
 The other models are trained with ``configs/colorize/bsds500*.yaml`` on BSDS500 train + val (20 images
 held out for validation) under a wall-clock budget (``--trainer.max_time``), then evaluated with
 ``colorseg colorize test`` on the 200 test photos at full resolution (ab predicted at the
@@ -42,7 +44,7 @@ CONFIGS = {"default": "default.yaml", "default_hints": "default.yaml", "vae": "b
 # models trained with the built-in recipe (default.yaml: fixed steps, best validation PSNR)
 BUILTIN_RECIPES = ("default", "default_hints")
 # the benchmark model whose validation-best checkpoint was released as the built-in model
-BUILTIN_SOURCE = "default"
+BUILTIN_SOURCE = "default_hints"
 # metrics.json keys copied into results/colorize_<model>.json (meanings: colorseg.evaluation.colorization).
 KEYS = (*COLORIZATION_METRICS, "feature_distribution_note")
 
@@ -69,8 +71,8 @@ def bench_model(model: str, minutes: float, data_root: Path, samples: int) -> di
                  f"--data.root={data_root / 'bsds500'}", "--trainer.enable_progress_bar=false"]
     if model in BUILTIN_RECIPES:  # the built-in model's recipe: fixed steps, pooled with the ImageNet sample
         fit.append(f"--data.extra_train_roots=[{data_root / 'imagenet1k_sample' / 'images'}]")
-        if model == "default_hints":  # the same recipe, trained with simulated colour hints
-            fit.append("--model.hints=true")
+        # default.yaml takes hints; "default" is the recipe without them (the built-in model before hints)
+        fit.append(f"--model.hints={'true' if model == 'default_hints' else 'false'}")
     elif model != "gray":
         fit.append(f"--trainer.max_time={budget}")
     fit_s, peak = run_measured(fit, HERE / "runs" / f"colorize_{model}_fit.log")

@@ -25,6 +25,7 @@ sys.path.insert(0, str(HERE))
 import batch_memory
 import colorize
 import colorize_ablation
+import colorize_hints
 import demo_runtime
 import encoders
 import inference
@@ -283,6 +284,8 @@ BLOCKS = {
     "colorize_reading": colorize_reading,
     "colorize_ablation": colorize_ablation.render_table,
     "builtin_card": builtin_card,
+    "colorize_hints": lambda: colorize_hints.render_table(load("colorize_hints.json")),
+    "colorize_hints_patch": lambda: colorize_hints.render_patch_study(load("colorize_hints_patch_val.json")),
     "temperature": temperature_table,
     "inference": lambda: inference.render_table(load("inference.json")),
     "inference_reading": lambda: inference.render_reading(load("inference.json")),
