@@ -235,7 +235,7 @@ def example_figure(ckpt: Path, photos: list[Path], out: Path, n_hints: int = 10,
         xs, ys = [h[0] for h in hints], [h[1] for h in hints]
         axes[r, 2].scatter(xs, ys, s=28, c=[h[2] for h in hints], edgecolors="white", linewidths=1.2)
     fig.tight_layout()
-    fig.savefig(out, dpi=100)
+    fig.savefig(out, dpi=72)
     plt.close(fig)
     return out
 
@@ -281,13 +281,13 @@ def main() -> None:
             result["targets"] = {"gain_at_10_db": hint_model["curve"]["10"]["gain_db"],
                                  "no_hint_cost_db": hint_model["curve"]["0"]["psnr"] - plain["curve"]["0"]["psnr"]}
         write_json(out, result)
-        plot_curve(result, RESULTS / "colorize_hints_curve.png")
         if "hints" in models:
             example_figure(Path(models["hints"]), photos, RESULTS / "colorize_hints_examples.png")
     import json
 
     import tables
 
+    plot_curve(json.loads(out.read_text()), RESULTS / "colorize_hints_curve.png")
     tables.update()
     print(render_table(json.loads(out.read_text())))
 
