@@ -93,19 +93,6 @@ def validation_photos(ckpt: Path) -> list[tuple[str, np.ndarray]]:
     return [(item["name"], item["rgb_full"].permute(1, 2, 0).numpy()) for item in items]
 
 
-def colorize_with_patch(colorizer, rgb: np.ndarray, hints: list, patch: int) -> np.ndarray:
-    """``colorizer.colorize(rgb, hints=hints)`` with hints painted as ``patch`` × ``patch``
-    working-resolution squares (the Colorizer's default is HINT_PATCH) → RGB (H, W, 3)."""
-    from colorseg.inference.colorizer import recombine_rows
-    from colorseg.inference.hints import hints_to_tensor
-
-    L_full, L_work = colorizer.lightness(rgb)
-    hint_map = hints_to_tensor(hints, L_full.shape[-2:], L_work.shape[-2:], patch) if hints else None
-    if hint_map is not None:
-        hint_map = hint_map.to(colorizer.device)
-    return recombine_rows(L_full, colorizer.predict_ab(L_work, hints=hint_map))[0]
-
-
 def hint_curve(ckpt: Path, photos: list[Path] | list[tuple[str, np.ndarray]], counts: tuple[int, ...],
                patch: int | None = None) -> dict:
     """Mean PSNR (and its standard error) per hint count of one checkpoint over ``photos`` (files,
@@ -132,7 +119,7 @@ def hint_curve(ckpt: Path, photos: list[Path] | list[tuple[str, np.ndarray]], co
             continue
         for n in counts:
             hints = gt_hints(rgb, n, photo_seed(name), colorizer.image_size, patch)
-            scores[n].append(psnr(colorize_with_patch(colorizer, rgb, hints, patch), rgb))
+            scores[n].append(psnr(colorizer.colorize(rgb, hints=hints or None, hint_patch=patch), rgb))
     curve = {}
     for n in counts:
         values = np.asarray(scores[n])

@@ -467,3 +467,20 @@ def test_prior_reconstruction_is_not_rarity_weighted() -> None:
     weighted = recon_loss(out["prior_ab"].float(), ab, "l1", module.ab_weights)
     assert torch.allclose(terms["prior_recon"], plain) and not torch.allclose(plain, weighted)
     assert torch.allclose(terms["recon"], recon_loss(out["ab"].float(), ab, "l1", module.ab_weights))
+
+
+def test_colorizer_hint_patch_sets_the_painted_square() -> None:
+    """``Colorizer.hint_map`` / ``colorize(hint_patch=…)`` paint each hint over the given square
+    (default HINT_PATCH) at working resolution; a bad patch is refused."""
+    from colorseg.inference.colorizer import Colorizer
+
+    module = ColorizerModule(hints=True, base_width=4, depth=2, latent_dim=2, posterior_width=4,
+                             perceptual_weight=0, image_size=32)
+    col = Colorizer(module.to_model())
+    hint = [(20, 20, (200, 30, 30))]
+    assert int(col.hint_map(hint, (40, 40), (32, 32))[0, 2].sum()) == HINT_PATCH**2
+    assert int(col.hint_map(hint, (40, 40), (32, 32), patch=7)[0, 2].sum()) == 49
+    image = np.random.default_rng(0).random((40, 40, 3)).astype(np.float32)
+    assert col.colorize(image, hints=hint, hint_patch=3).shape == (40, 40, 3)
+    with pytest.raises(ConfigError, match="odd positive"):
+        col.colorize(image, hints=hint, hint_patch=4)

@@ -25,7 +25,7 @@ from colorseg.data.color_datasets import resize_short_side
 from colorseg.data.image_io import convert_channels, to_float
 from colorseg.data.lab import lab_norm_to_rgb, recombine, rgb_to_lab_norm
 from colorseg.errors import ConfigError
-from colorseg.inference.hints import check_hints, hints_to_tensor
+from colorseg.inference.hints import HINT_PATCH, check_hints, hints_to_tensor
 from colorseg.models.cvae import NO_HINTS_MESSAGE
 
 ROWS_PER_CHUNK = 512  # full-resolution colour conversions work in strips of this many rows
@@ -65,7 +65,8 @@ class Colorizer:
         """Whether the model was trained with colour hints."""
         return bool(self.module.hints)
 
-    def hint_map(self, hints, image_hw: tuple[int, int], work_hw: tuple[int, int]) -> torch.Tensor | None:
+    def hint_map(self, hints, image_hw: tuple[int, int], work_hw: tuple[int, int],
+                 patch: int = HINT_PATCH) -> torch.Tensor | None:
         """User hints ``[(x, y, (r, g, b)), ...]`` in the image's pixels → the model's hint map
         (1, 3, h, w) on this device (:func:`~colorseg.inference.hints.hints_to_tensor`); None for
         None or no hints. ConfigError for hints on a model trained without them."""
@@ -73,7 +74,7 @@ class Colorizer:
             return None
         if not self.takes_hints:
             raise ConfigError(NO_HINTS_MESSAGE)
-        return hints_to_tensor(hints, image_hw, work_hw).to(self.device)
+        return hints_to_tensor(hints, image_hw, work_hw, patch).to(self.device)
 
     def lightness(self, image) -> tuple[torch.Tensor, torch.Tensor]:
         """numpy/PIL image → (L_full (1, 1, H, W), L_work (1, 1, h, w)) normalised lightness.
@@ -114,7 +115,7 @@ class Colorizer:
             return recombine(L_full.expand(len(ab), -1, -1, -1), ab)
 
     def colorize(self, image, n_samples: int = 1, temperature: float = 1.0, seed: int | None = None,
-                 hints=None):
+                 hints=None, hint_patch: int = HINT_PATCH):
         """RGB float32 (H, W, 3) in [0, 1] for one image; (n_samples, H, W, 3) when n_samples > 1.
 
         A list of images, or a numpy batch (N, H, W, C), gives a list of results. ``seed`` makes
@@ -124,21 +125,22 @@ class Colorizer:
         row of a pixel of the input image (origin top-left), the colour as three ints in 0..255 or
         three floats in 0..1 (see :mod:`colorseg.inference.hints`); the same hints apply to every
         image of a list. ConfigError for hints on a model without them, or naming a hint that is
-        malformed or outside the image. None or ``[]``: no hints.
+        malformed or outside the image. None or ``[]``: no hints. ``hint_patch``: each hint's
+        square side at working resolution (odd; default :data:`~colorseg.inference.hints.HINT_PATCH`).
         """
         if hints is not None and len(hints) and not self.takes_hints:
             raise ConfigError(NO_HINTS_MESSAGE)
         if isinstance(image, np.ndarray) and image.ndim == 4:
             image = list(image)
         if isinstance(image, (list, tuple)):
-            return [self.colorize(im, n_samples, temperature, seed, hints) for im in image]
+            return [self.colorize(im, n_samples, temperature, seed, hints, hint_patch) for im in image]
         if hints is not None and len(hints):  # fail before any conversion work
             check_hints(hints, np.asarray(image).shape[:2])
         generator = None
         if seed is not None:
             generator = torch.Generator(device=self.device).manual_seed(seed)
         L_full, L_work = self.lightness(image)
-        hint_map = self.hint_map(hints, L_full.shape[-2:], L_work.shape[-2:])
+        hint_map = self.hint_map(hints, L_full.shape[-2:], L_work.shape[-2:], hint_patch)
         out = recombine_rows(L_full, self.predict_ab(L_work, n_samples, temperature, generator, hints=hint_map))
         return out[0] if n_samples == 1 else out
 
