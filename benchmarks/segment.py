@@ -78,25 +78,37 @@ def inference_seconds(ckpt: Path, dataset: str, data_root: Path) -> float:
     return (time.perf_counter() - t0) / len(images)
 
 
-def variant_name(encoder: str, precision: str, channels_last: bool) -> str:
-    """Result/run name suffix of a colorseg variant ("" for the from-scratch fp32 default)."""
+def variant_name(encoder: str, precision: str, channels_last: bool, tag: str = "") -> str:
+    """Result/run name suffix of a colorseg variant ("" for the from-scratch fp32 default);
+    ``tag`` names extra fit options (``--fit-option``)."""
     parts = [] if encoder == "unet" else [encoder]
     if precision != "32":
         parts.append(precision.replace("-mixed", ""))
     if channels_last:
         parts.append("cl")
+    if tag:
+        parts.append(tag)
     return "-".join(parts)
 
 
 def bench_colorseg(dataset: str, minutes: float, data_root: Path, encoder: str = "unet", precision: str = "32",
-                   channels_last: bool = False, config: str | None = None) -> dict:
-    variant = variant_name(encoder, precision, channels_last)
+                   channels_last: bool = False, config: str | None = None, fit_options: list[str] | None = None,
+                   tag: str = "") -> dict:
+    """Train colorseg on ``dataset`` for ``minutes``, test the best checkpoint (by validation mean
+    IoU) on the test and validation splits, time inference; ``fit_options`` (e.g.
+    ``--model.scheduler=cosine``) go to ``colorseg segment fit`` after the config, ``tag`` names them
+    in the run and result names. Writes ``results/colorseg[-<variant>]_<dataset>.json``."""
+    fit_options = list(fit_options or [])
+    if fit_options and not tag:
+        raise SystemExit("--fit-option needs --tag (it names the result file)")
+    variant = variant_name(encoder, precision, channels_last, tag)
     name = f"{dataset}-{variant}" if variant else dataset
     run_dir = HERE / "runs" / name
     colorseg = [sys.executable, "-m", "colorseg", "segment"]
     budget = f"00:00:{int(minutes):02d}:{int(minutes * 60) % 60:02d}"
     options = [f"--model.encoder={encoder}", f"--model.encoder_weights={'none' if encoder == 'unet' else 'imagenet'}",
-               f"--trainer.precision={precision}", f"--model.channels_last={str(channels_last).lower()}"]
+               f"--trainer.precision={precision}", f"--model.channels_last={str(channels_last).lower()}",
+               *fit_options]
     fit_s, peak_mib = run_measured(colorseg + ["fit", "-c", config or f"configs/segment/{dataset}.yaml", "--run_dir",
                                                str(run_dir), "--overwrite=true", *options,
                                                f"--trainer.max_time={budget}", f"--data.root={data_root / dataset}",
@@ -113,9 +125,10 @@ def bench_colorseg(dataset: str, minutes: float, data_root: Path, encoder: str =
 
     label = "from scratch" if encoder == "unet" else f"{encoder}, ImageNet"
     extras = [p for p, on in (("bf16 autocast", precision.startswith("bf16")), ("channels-last", channels_last)) if on]
+    extras += [o.removeprefix("--model.").removeprefix("--trainer.").removeprefix("--data.") for o in fit_options]
     result = {
         "tool": f"colorseg U-Net ({', '.join([label, *extras])})", "dataset": dataset, "encoder": encoder,
-        "precision": precision, "channels_last": channels_last,
+        "precision": precision, "channels_last": channels_last, "fit_options": fit_options,
         "val_mean_iou": val_metrics["mean_iou"],
         "split": "train slices 0-19, val 20-23, test 24-29" if dataset == "isbi2012"
         else "train 367 / val 101 / test 233 at 240x180, void ignored",
@@ -240,6 +253,10 @@ def main() -> None:
     ap.add_argument("--encoder", default="unet", help="colorseg runs: encoder (imagenet weights unless unet)")
     ap.add_argument("--precision", default="32", help="colorseg runs: Lightning precision, e.g. 32 or bf16-mixed")
     ap.add_argument("--channels-last", action="store_true", help="colorseg runs: channels-last training")
+    ap.add_argument("--fit-option", action="append", default=[], metavar="--KEY=VALUE",
+                    help="colorseg runs: extra fit option, e.g. --fit-option=--model.scheduler=cosine (repeatable; "
+                         "needs --tag)")
+    ap.add_argument("--tag", default="", help="colorseg runs: name of the --fit-option variant in result names")
     ap.add_argument("--table-only", action="store_true")
     args = ap.parse_args()
     global THREADS
@@ -255,7 +272,8 @@ def main() -> None:
             minutes = args.isbi_minutes if dataset == "isbi2012" else args.camvid_minutes
             if "colorseg" in args.tools:
                 print(json.dumps(bench_colorseg(dataset, minutes, args.data_root, args.encoder, args.precision,
-                                                args.channels_last), indent=2)[:2000])
+                                                args.channels_last, fit_options=args.fit_option, tag=args.tag),
+                                 indent=2)[:2000])
             if "smp" in args.tools and args.smp_python:
                 run([args.smp_python, str(HERE / "smp_baseline.py"), "--dataset", dataset,
                      *(["--threads", str(THREADS)] if THREADS else []),

@@ -28,9 +28,7 @@ Under DDP each image is counted once, not once per process that validated it (se
 
 from __future__ import annotations
 
-import math
 import zlib
-from functools import partial
 
 import lightning.pytorch as pl
 import numpy as np
@@ -47,7 +45,7 @@ from colorseg.training.checkpoint_io import check_finite_weights
 from colorseg.training.distributed import gather_by_name
 from colorseg.training.encoder_tuning import EncoderTuning
 from colorseg.training.hints import check_hint_options, sample_hints
-from colorseg.training.schedules import cosine_factor
+from colorseg.training.schedules import trainer_budget_cosine
 
 KINDS = ("vae", "regression", "gray")
 VAL_HINTS = 10  # hints per image for val/psnr_10_hints
@@ -251,11 +249,7 @@ class ColorizerModule(pl.LightningModule):
         opt = torch.optim.AdamW(self.tuning.param_groups(self.net, hp.lr), lr=hp.lr, weight_decay=hp.weight_decay)
         if hp.scheduler == "none":
             return opt
-        total = self.trainer.estimated_stepping_batches
-        if not math.isfinite(total):
-            raise ConfigError("scheduler 'cosine' needs trainer.max_epochs or trainer.max_steps; "
-                              "use --model.scheduler=none with max_time alone")
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, partial(cosine_factor, total=int(total), floor=0.05))
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, trainer_budget_cosine(self.trainer, floor=0.05))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:

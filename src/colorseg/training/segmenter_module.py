@@ -7,9 +7,6 @@ architecture (encoder included), class names and colours, ignore index and input
 
 from __future__ import annotations
 
-import math
-from functools import partial
-
 import lightning.pytorch as pl
 import numpy as np
 import torch
@@ -22,7 +19,7 @@ from colorseg.models.unet import UNet
 from colorseg.training.checkpoint_io import check_finite_weights
 from colorseg.training.distributed import gather_by_name
 from colorseg.training.encoder_tuning import EncoderTuning
-from colorseg.training.schedules import cosine_factor
+from colorseg.training.schedules import trainer_budget_cosine
 
 SCHEDULERS = ("cosine", "plateau", "none")
 
@@ -47,7 +44,8 @@ class SegmenterModule(pl.LightningModule):
         channels_last: train in channels-last memory format (faster convolutions on CPU, see
             ``benchmarks/encoders.py``); bf16 autocast is Lightning's ``--trainer.precision=bf16-mixed``.
         loss: ``ce`` | ``dice`` | ``dice_ce`` | ``focal``; class_weights (one per class), focal_gamma.
-        lr, weight_decay: AdamW. scheduler: ``cosine`` (needs max_epochs or max_steps),
+        lr, weight_decay: AdamW. scheduler: ``cosine`` (over the training budget: max_steps / max_epochs or
+            max_time, whichever ends first, see :func:`~colorseg.training.schedules.budget_cosine`),
             ``plateau`` (on the monitored validation metric) or ``none``; warmup_steps linear warm-up.
 
     Validation logs, once per epoch: ``val/<loss term>`` (mean over validation images of each
@@ -179,11 +177,7 @@ class SegmenterModule(pl.LightningModule):
             every = self.trainer.check_val_every_n_epoch or 1  # step only when validation ran
             return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "monitor": hp.monitor,
                                                         "frequency": every, "strict": False}}
-        total = self.trainer.estimated_stepping_batches
-        if not math.isfinite(total):
-            raise ConfigError("scheduler 'cosine' needs trainer.max_epochs or trainer.max_steps; "
-                              "use --model.scheduler=plateau or none with max_time alone")
-        factor = partial(cosine_factor, total=int(total), warmup=max(0, hp.warmup_steps), floor=0.02)
+        factor = trainer_budget_cosine(self.trainer, warmup=max(0, hp.warmup_steps), floor=0.02)
         sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
