@@ -47,7 +47,8 @@ from segment import write_json
 COUNTS = (0, 1, 5, 10, 20)
 DEFAULT_MODELS = {"hints": HERE / "runs" / "colorize_default_hints" / "checkpoints" / "best.ckpt",
                   "nohints": HERE / "runs" / "colorize_default" / "checkpoints" / "best.ckpt"}
-LABELS = {"hints": "built-in model's run (recipe with hints)",
+LABELS = {"hints": "built-in model's run (recipe with hints), hint propagation on (the default)",
+          "hints_network": "the same model's network alone (`propagation=NO_PROPAGATION`)",
           "nohints": "same recipe, `--model.hints=false`"}
 
 
@@ -94,10 +95,11 @@ def validation_photos(ckpt: Path) -> list[tuple[str, np.ndarray]]:
 
 
 def hint_curve(ckpt: Path, photos: list[Path] | list[tuple[str, np.ndarray]], counts: tuple[int, ...],
-               patch: int | None = None) -> dict:
+               patch: int | None = None, propagation=None) -> dict:
     """Mean PSNR (and its standard error) per hint count of one checkpoint over ``photos`` (files,
     or (name, RGB array) pairs); ``patch``: the hint patch side at working resolution (default:
-    the Colorizer's :data:`~colorseg.inference.hints.HINT_PATCH`)."""
+    the Colorizer's :data:`~colorseg.inference.hints.HINT_PATCH`); ``propagation``: the
+    Colorizer's hint propagation (default: its default; ``NO_PROPAGATION``: the network alone)."""
     from tqdm import tqdm
 
     from colorseg.data.color_sources import is_grayscale
@@ -119,7 +121,8 @@ def hint_curve(ckpt: Path, photos: list[Path] | list[tuple[str, np.ndarray]], co
             continue
         for n in counts:
             hints = gt_hints(rgb, n, photo_seed(name), colorizer.image_size, patch)
-            scores[n].append(psnr(colorizer.colorize(rgb, hints=hints or None, hint_patch=patch), rgb))
+            scores[n].append(psnr(colorizer.colorize(rgb, hints=hints or None, hint_patch=patch,
+                                                     propagation=propagation), rgb))
     curve = {}
     for n in counts:
         values = np.asarray(scores[n])
@@ -128,6 +131,45 @@ def hint_curve(ckpt: Path, photos: list[Path] | list[tuple[str, np.ndarray]], co
     return {"checkpoint": str(ckpt.relative_to(REPO) if ckpt.is_relative_to(REPO) else ckpt),
             "takes_hints": colorizer.takes_hints, "images": len(scores[counts[0]]), "skipped_gray": skipped,
             "curve": curve, "seconds": time.perf_counter() - t0}
+
+
+def propagation_study(ckpt: Path, photos: list[tuple[str, np.ndarray]], counts: tuple[int, ...],
+                      grid: list[tuple[float, float, float]]) -> dict:
+    """Mean PSNR per hint count for each hint-propagation setting (sigma_space, sigma_light,
+    strength) and for none, over ``photos`` (the validation split): the network runs once per photo
+    and count, each setting is applied to its output."""
+    from tqdm import tqdm
+
+    from colorseg.data.color_sources import is_grayscale
+    from colorseg.inference.colorizer import Colorizer, recombine_rows
+    from colorseg.inference.hint_propagation import NO_PROPAGATION, HintPropagation, propagate_hints
+    from colorseg.metrics.colorization import psnr
+
+    colorizer = Colorizer.from_checkpoint(ckpt)
+    settings = {"none": NO_PROPAGATION} | {f"{s}/{light}/{k}": HintPropagation(s, light, k) for s, light, k in grid}
+    scores = {key: {n: [] for n in counts} for key in settings}
+    for name, rgb in tqdm(photos, desc="propagation study", unit="photo"):
+        if is_grayscale(rgb):
+            continue
+        L_full, L_work = colorizer.lightness(rgb)
+        for n in counts:
+            hints = gt_hints(rgb, n, photo_seed(name), colorizer.image_size, HINT_PATCH)
+            hint_map = colorizer.hint_map(hints or None, L_full.shape[-2:], L_work.shape[-2:], HINT_PATCH)
+            ab = colorizer.predict_ab(L_work, hints=hint_map, propagation=NO_PROPAGATION)
+            for key, setting in settings.items():
+                out = recombine_rows(L_full, propagate_hints(ab, L_work, hint_map, HINT_PATCH, setting))[0]
+                scores[key][n].append(psnr(out, rgb))
+    table = {}
+    for key, per_count in scores.items():
+        base = float(np.mean(per_count[0])) if 0 in per_count else None
+        curve = {str(n): {"psnr": float(np.mean(v)), "gain_db": None if base is None else float(np.mean(v)) - base}
+                 for n, v in per_count.items()}
+        hinted = [c["psnr"] for n, c in curve.items() if n != "0"]
+        table[key] = {"curve": curve, "mean_hinted_psnr": float(np.mean(hinted)) if hinted else None}
+    best = max((k for k in table if k != "none"), key=lambda k: table[k]["mean_hinted_psnr"])
+    return {"split": "val", "checkpoint": str(ckpt.relative_to(REPO) if ckpt.is_relative_to(REPO) else ckpt),
+            "counts": list(counts), "images": len(scores["none"][counts[0]]),
+            "criterion": "mean PSNR over the hinted counts", "best": best, "settings": table}
 
 
 def render_table(result: dict) -> str:
@@ -149,7 +191,10 @@ def render_table(result: dict) -> str:
     checks = result.get("targets", {})
     if checks:
         lines.append("")
-        lines.append(f"Gain at 10 hints: **{checks['gain_at_10_db']:+.2f} dB** (target ≥ +2 dB). "
+        network = checks.get("network_gain_at_10_db")
+        lines.append(f"Gain at 10 hints: **{checks['gain_at_10_db']:+.2f} dB** (target ≥ +2 dB)"
+                     + (f"; the network alone, without hint propagation: {network:+.2f} dB" if network is not None
+                        else "") + ". "
                      f"No hints: the hint model minus the same recipe trained without hints, "
                      f"**{checks['no_hint_cost_db']:+.2f} dB** (target: no loss beyond 0.2 dB).")
     return "\n".join(lines)
@@ -167,6 +212,26 @@ def render_patch_study(study: dict) -> str:
     lines.append("")
     lines.append(f"Validation split of the hint model ({study['patches'][next(iter(study['patches']))]['images']} "
                  "held-out pool photos); the test set was not used for this choice.")
+    return "\n".join(lines)
+
+
+def render_propagation_study(study: dict) -> str:
+    """Markdown table of the validation propagation study: PSNR per hint count for each setting
+    (sigma_space / sigma_light / strength), best first, and none."""
+    counts = [str(n) for n in study["counts"]]
+    lines = ["| hint propagation (σ space / σ L / strength) | " + " | ".join(f"{n} hints" for n in counts)
+             + " | mean over hinted counts |", "|---|" + "---:|" * (len(counts) + 1)]
+    ranked = sorted(study["settings"].items(), key=lambda kv: -kv[1]["mean_hinted_psnr"])
+    for key, result in ranked:
+        cells = [f"{p['psnr']:.2f}" + (f" (+{p['gain_db']:.2f})" if n != "0" else "")
+                 for n, p in result["curve"].items()]
+        label = "none (the network alone)" if key == "none" else key.replace("/", " / ")
+        if key == study["best"]:
+            label = f"**{label}** (chosen)"
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {result['mean_hinted_psnr']:.2f} |")
+    lines.append("")
+    lines.append(f"Validation split of the hint model ({study['images']} held-out pool photos), chosen by "
+                 f"{study['criterion']}; the test set was not used for this choice.")
     return "\n".join(lines)
 
 
@@ -194,8 +259,9 @@ def plot_curve(result: dict, out: Path) -> Path:
 
 
 def example_figure(ckpt: Path, photos: list[Path], out: Path, n_hints: int = 10, n_images: int = 4) -> Path:
-    """Gray input | no hints | ``n_hints`` ground-truth hints (marked) | ground truth, for a few
-    test photos (every 50th), with the benchmark's own hints."""
+    """Gray input | no hints | ``n_hints`` ground-truth hints, the network alone | the same with
+    hint propagation (the default) | ground truth, for a few test photos (every 50th), with the
+    benchmark's own hints marked."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -204,15 +270,17 @@ def example_figure(ckpt: Path, photos: list[Path], out: Path, n_hints: int = 10,
     from colorseg.data.image_io import read_image
     from colorseg.data.lab import to_gray
     from colorseg.inference.colorizer import Colorizer
+    from colorseg.inference.hint_propagation import NO_PROPAGATION
 
     colorizer = Colorizer.from_checkpoint(ckpt)
     chosen = photos[::50][:n_images]
-    fig, axes = plt.subplots(len(chosen), 4, figsize=(11, 2.1 * len(chosen)))
-    titles = ["gray input", "no hints", f"{n_hints} hints (ground-truth colours, marked)", "ground truth"]
+    fig, axes = plt.subplots(len(chosen), 5, figsize=(13.5, 2.1 * len(chosen)))
+    titles = ["gray input", "no hints", f"{n_hints} hints (marked): network alone",
+              f"{n_hints} hints: with hint propagation (default)", "ground truth"]
     for r, photo in enumerate(chosen):
         rgb = read_image(photo, channels=3)
         hints = gt_hints(rgb, n_hints, photo_seed(photo.name), colorizer.image_size, HINT_PATCH)
-        tiles = [to_gray(rgb), colorizer.colorize(rgb),
+        tiles = [to_gray(rgb), colorizer.colorize(rgb), colorizer.colorize(rgb, hints=hints, propagation=NO_PROPAGATION),
                  colorizer.colorize(rgb, hints=hints), rgb]
         for c, tile in enumerate(tiles):
             axes[r, c].imshow(np.clip(tile, 0, 1))
@@ -220,7 +288,8 @@ def example_figure(ckpt: Path, photos: list[Path], out: Path, n_hints: int = 10,
             if r == 0:
                 axes[r, c].set_title(titles[c], fontsize=8)
         xs, ys = [h[0] for h in hints], [h[1] for h in hints]
-        axes[r, 2].scatter(xs, ys, s=28, c=[h[2] for h in hints], edgecolors="white", linewidths=1.2)
+        for c in (2, 3):
+            axes[r, c].scatter(xs, ys, s=28, c=[h[2] for h in hints], edgecolors="white", linewidths=1.2)
     fig.tight_layout()
     fig.savefig(out, dpi=72)
     plt.close(fig)
@@ -237,7 +306,24 @@ def main() -> None:
     ap.add_argument("--patch-study", type=int, nargs="+", default=None, metavar="PATCH",
                     help="only score the hint model on its *validation* split with each hint patch side "
                          "(working pixels) → results/colorize_hints_patch_val.json")
+    ap.add_argument("--propagation-study", action="store_true",
+                    help="only score hint-propagation settings on the hint model's *validation* split "
+                         "→ results/colorize_hints_propagation_val.json")
+    ap.add_argument("--limit", type=int, default=None, help="studies: only the first N validation photos")
     args = ap.parse_args()
+    if args.propagation_study:
+        ckpt = DEFAULT_MODELS["hints"]
+        photos = validation_photos(ckpt)[: args.limit]
+        # a first coarse pass (sigma_space 0.05-0.4, sigma_light 5-40, strength 0.5/1, on 12 validation
+        # photos) put strength 1 and the widest spatial reach ahead, so this grid starts there
+        grid = [(s, light, 1.0) for s in (0.2, 0.4, 0.8, 1.6) for light in (5.0, 10.0, 20.0)]
+        study = propagation_study(ckpt, photos, tuple(sorted(args.counts)), grid)
+        write_json(RESULTS / "colorize_hints_propagation_val.json", study)
+        for key, r in sorted(study["settings"].items(), key=lambda kv: -kv[1]["mean_hinted_psnr"])[:8] + \
+                [("none", study["settings"]["none"])]:
+            print(f"{key:>14}: " + ", ".join(f"{n}: {p['psnr']:.2f}" for n, p in r["curve"].items()))
+        print("best on validation:", study["best"])
+        return
     if args.patch_study:
         ckpt = DEFAULT_MODELS["hints"]
         photos = validation_photos(ckpt)
@@ -263,9 +349,16 @@ def main() -> None:
                               "colorize test (RGB, 8-bit range)",
                   "models": {name: hint_curve(Path(ckpt), photos, tuple(sorted(args.counts)))
                              for name, ckpt in models.items()}}
+        if "hints" in models:  # the network's own share of the gain, without the propagation step
+            from colorseg.inference.hint_propagation import NO_PROPAGATION
+
+            result["models"]["hints_network"] = hint_curve(Path(models["hints"]), photos,
+                                                           tuple(sorted(args.counts)), propagation=NO_PROPAGATION)
         hint_model, plain = result["models"].get("hints"), result["models"].get("nohints")
         if hint_model and plain and "10" in hint_model["curve"]:
+            network = result["models"].get("hints_network")
             result["targets"] = {"gain_at_10_db": hint_model["curve"]["10"]["gain_db"],
+                                 "network_gain_at_10_db": network["curve"]["10"]["gain_db"] if network else None,
                                  "no_hint_cost_db": hint_model["curve"]["0"]["psnr"] - plain["curve"]["0"]["psnr"]}
         write_json(out, result)
         if "hints" in models:

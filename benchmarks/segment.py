@@ -142,7 +142,43 @@ def bench_colorseg(dataset: str, minutes: float, data_root: Path, encoder: str =
     }
     if "adapted_rand_error" in metrics:
         result["adapted_rand_error"] = metrics["adapted_rand_error"]
+    result["tta_flips"] = evaluate_tta(ckpt, run_dir, dataset, data_root, name)
     write_json(RESULTS / (f"colorseg-{variant}_{dataset}.json" if variant else f"colorseg_{dataset}.json"), result)
+    return result
+
+
+def evaluate_tta(ckpt: Path, run_dir: Path, dataset: str, data_root: Path, name: str, tta: str = "flips") -> dict:
+    """The same checkpoint tested with test-time augmentation ``tta`` on the validation and test
+    splits (whether TTA is used is then chosen on validation, in ``tables.py``)."""
+    colorseg = [sys.executable, "-m", "colorseg", "segment"]
+    out = {"mode": tta}
+    for split in ("val", "test"):
+        target = run_dir / f"{split}-tta-{tta}"
+        run(colorseg + ["test", "--ckpt", str(ckpt), "--output", str(target), "--split", split, "--tta", tta,
+                        f"--data.root={data_root / dataset}"], run_dir.parent / f"{name}_{split}_tta.log")
+        metrics = json.loads((target / "metrics.json").read_text())
+        prefix = "val_" if split == "val" else ""
+        out[f"{prefix}mean_iou"] = metrics["mean_iou"]
+        if split == "test":
+            out["mean_dice"] = metrics["mean_dice"]
+            out["per_class"] = metrics["per_class"]
+            if "adapted_rand_error" in metrics:
+                out["adapted_rand_error"] = metrics["adapted_rand_error"]
+    return out
+
+
+def add_tta(result_path: Path, data_root: Path) -> dict:
+    """``--add-tta``: test an existing run's best checkpoint with flip TTA and add it to its result JSON."""
+    result = json.loads(result_path.read_text())
+    dataset = result["dataset"]
+    variant = result_path.stem.removeprefix("colorseg-").removeprefix("colorseg").removesuffix(f"_{dataset}")
+    name = f"{dataset}-{variant}" if variant else dataset
+    run_dir = HERE / "runs" / name
+    ckpt = run_dir / "checkpoints" / "best.ckpt"
+    if not ckpt.is_file():
+        raise SystemExit(f"no checkpoint for {result_path.name}: {ckpt}")
+    result["tta_flips"] = evaluate_tta(ckpt, run_dir, dataset, data_root, name)
+    write_json(result_path, result)
     return result
 
 
@@ -257,8 +293,15 @@ def main() -> None:
                     help="colorseg runs: extra fit option, e.g. --fit-option=--model.scheduler=cosine (repeatable; "
                          "needs --tag)")
     ap.add_argument("--tag", default="", help="colorseg runs: name of the --fit-option variant in result names")
+    ap.add_argument("--add-tta", nargs="+", type=Path, default=None, metavar="RESULT.json",
+                    help="only test these existing runs (their best checkpoints) with flip TTA as well")
     ap.add_argument("--table-only", action="store_true")
     args = ap.parse_args()
+    if args.add_tta:
+        for path in args.add_tta:
+            tta = add_tta(path, args.data_root)["tta_flips"]
+            print(f"{path.name}: flip TTA validation {tta['val_mean_iou']:.4f}, test {tta['mean_iou']:.4f}")
+        args.table_only = True
     global THREADS
     THREADS = args.threads
     if THREADS:

@@ -76,7 +76,18 @@ TARGETS = {"camvid": 0.55, "isbi2012": 0.82}  # mean IoU targets of the encoder 
 
 def encoder_variants(dataset: str) -> list[dict]:
     """colorseg runs with a pretrained encoder on ``dataset`` (results/colorseg-<variant>_<dataset>.json)."""
-    return [json.loads(p.read_text()) for p in sorted(RESULTS.glob(f"colorseg-*_{dataset}.json"))]
+    runs = [json.loads(p.read_text()) for p in sorted(RESULTS.glob(f"colorseg-*_{dataset}.json"))]
+    return [r for run in runs for r in (run, *([with_tta(run)] if "tta_flips" in run else []))]
+
+
+def with_tta(run: dict) -> dict:
+    """A run's figures with flip test-time augmentation (same checkpoint), as a variant of its own."""
+    tta = run["tta_flips"]
+    out = {**run, "tool": f"{run['tool']} + {tta['mode']} TTA", "val_mean_iou": tta["val_mean_iou"],
+           "mean_iou": tta["mean_iou"], "mean_dice": tta["mean_dice"], "per_class": tta["per_class"]}
+    if "adapted_rand_error" in tta:
+        out["adapted_rand_error"] = tta["adapted_rand_error"]
+    return out
 
 
 def best_by_validation(variants: list[dict]) -> dict | None:
@@ -286,6 +297,8 @@ BLOCKS = {
     "builtin_card": builtin_card,
     "colorize_hints": lambda: colorize_hints.render_table(load("colorize_hints.json")),
     "colorize_hints_patch": lambda: colorize_hints.render_patch_study(load("colorize_hints_patch_val.json")),
+    "colorize_hints_propagation": lambda: colorize_hints.render_propagation_study(
+        load("colorize_hints_propagation_val.json")),
     "temperature": temperature_table,
     "inference": lambda: inference.render_table(load("inference.json")),
     "inference_reading": lambda: inference.render_reading(load("inference.json")),

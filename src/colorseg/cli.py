@@ -4,7 +4,8 @@
                       [--memory-gb G] [--class-names NAME ...] [--threads N]
     colorseg segment  fit -c CONFIG [--trainer.max_epochs=5 --data.root=DIR ...]
     colorseg segment  cv --folds 5 --output DIR -c CONFIG [fit arguments ...]
-    colorseg segment  test --ckpt PATH [PATH ...] [--split test] [--output DIR] [--data.KEY=VALUE ...]
+    colorseg segment  test --ckpt PATH [PATH ...] [--split test] [--output DIR] [--tta none|flips|d4]
+                      [--data.KEY=VALUE ...]
     colorseg segment  predict --ckpt PATH [PATH ...] --input FILE_OR_DIR --output DIR [--skip-existing] [--workers 2]
                       [--tile 512 --overlap 128 --blend gaussian --tta none|flips|d4 --batch-size 4]
                       [--no-channels-last] [--bf16] [--compile] [--no-overlay]
@@ -12,7 +13,7 @@
     colorseg colorize test [--ckpt PATH|URL --sha256 HEX] [--input DIR] [--output DIR] [--samples 8]
                       [--temperature 1.0] [--data.KEY=VALUE ...]
     colorseg colorize predict [--ckpt PATH|URL --sha256 HEX] FILE_OR_DIR --output DIR [--samples N]
-                      [--temperature T] [--hints HINTS.json]
+                      [--temperature T] [--hints HINTS.json] [--no-hint-propagation]
     colorseg export --ckpt PATH --format onnx|torchscript --output FILE [--sampling]
     colorseg report RUN_DIR [--output report.html]
     colorseg compare RUN_DIR RUN_DIR ... [--output comparison.html]
@@ -99,7 +100,8 @@ def _test(args: argparse.Namespace, extra: list[str]) -> int:
     paths = args.ckpt if isinstance(args.ckpt, list) else [args.ckpt]
     output = Path(args.output) if args.output else _default_output(paths[0], args.split)
     metrics = evaluate_checkpoints(paths, output, split=args.split,
-                                   overrides=parse_data_overrides(extra, set(DATA_OPTIONS)), device=args.device)
+                                   overrides=parse_data_overrides(extra, set(DATA_OPTIONS)), device=args.device,
+                                   tta=args.tta)
     print(f"mean IoU {metrics['mean_iou']:.4f}, mean Dice {metrics['mean_dice']:.4f}, "
           f"pixel accuracy {metrics['pixel_accuracy']:.4f} on {metrics['num_images']} images")
     if metrics["absent_classes"]:
@@ -197,9 +199,12 @@ def _predict(args: argparse.Namespace) -> int:
         colorizer = Colorizer.from_checkpoint(_colorize_checkpoint(args), device=args.device)
         if hints:
             _check_predict_hints(colorizer, hints, args)
+        from colorseg.inference.hint_propagation import NO_PROPAGATION
+
         summary = colorize_folder(colorizer, args.input, args.output, n_samples=args.samples,
                                   temperature=args.temperature, seed=args.seed, skip_existing=args.skip_existing,
-                                  workers=args.workers, hints=hints)
+                                  workers=args.workers, hints=hints,
+                                  propagation=None if args.hint_propagation else NO_PROPAGATION)
     print(summary)
     print(f"outputs in {args.output}")
     return 1 if summary.failed else 0
@@ -343,6 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
         test.add_argument("--split", default="test", choices=["train", "val", "test"])
         if task == "segment":
             test.add_argument("--output", default=None, help="default: <run_dir>/test-<split>")
+            test.add_argument("--tta", default="none", choices=["none", "flips", "d4"],
+                              help="test-time augmentation, as for predict (choose it on --split val)")
         else:
             test.add_argument("--input", default=None, metavar="DIR", help=(
                 "evaluate on every colour photo under DIR (recursive; grayscale-only ones skipped) as the test "
@@ -379,6 +386,9 @@ def build_parser() -> argparse.ArgumentParser:
                 "colour hints for a single input image (models trained with --model.hints=true): a JSON list of "
                 '{"x": COLUMN, "y": ROW, "rgb": [R, G, B]} (pixels of the input image, origin top-left; '
                 "colour as 0..255 integers or 0..1 floats)"))
+            pred.add_argument("--no-hint-propagation", dest="hint_propagation", action="store_false", help=(
+                "use the network's output alone; by default what it missed at the hints is spread to nearby "
+                "pixels of similar lightness (colorseg.inference.hint_propagation)"))
     export = tasks.add_parser("export", help="export a checkpoint to ONNX or TorchScript (dynamic batch/size)")
     export.add_argument("--ckpt", required=True)
     export.add_argument("--format", required=True, help="onnx or torchscript")

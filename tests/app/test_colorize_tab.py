@@ -18,6 +18,7 @@ from colorseg.data.color_datasets import to_uint8
 from colorseg.data.lab import rgb_to_lab_array, to_gray
 from colorseg.errors import ConfigError, DataError
 from colorseg.inference.colorizer import Colorizer
+from colorseg.inference.hint_propagation import NO_PROPAGATION
 from tests.app.conftest import colour_photo
 
 
@@ -178,6 +179,9 @@ def test_hints_change_the_result_like_the_api(hint_model: Colorizer, photo_png: 
     hinted = ct.render_previews(photo, ct.colorize_photo(hint_model, photo, hints))[0]
     assert np.abs(hinted.astype(int) - plain).max() > 20
     assert np.array_equal(hinted, to_uint8(hint_model.colorize(photo.gray, hints=hints)))
+    network = ct.render_previews(photo, ct.colorize_photo(hint_model, photo, hints, spread_hints=False))[0]
+    assert np.array_equal(network, to_uint8(hint_model.colorize(photo.gray, hints=hints, propagation=NO_PROPAGATION)))
+    assert not np.array_equal(network, hinted)
     with pytest.raises(ConfigError, match="outside"):
         ct.colorize_photo(hint_model, photo, [(61, 0, (0, 0, 0))])
 

@@ -100,6 +100,9 @@ def test_hints_with_a_hint_model(page: Page, hint_ckpt: Path, photo_png: Path) -
     assert tuple(marked[20, 30]) == (32, 80, 224)
     session, (_, hinted), _, _ = colorize(page, session, str(hint_ckpt))
     assert np.abs(hinted.astype(int) - plain).max() > 20
+    # the "spread hint colours" box off: the network's own use of the hint, another result
+    _, (_, network), _, _ = page.recolorize(session, str(hint_ckpt), "", 2, 1.0, 0, 1.0, False, progress=NoProgress())
+    assert np.abs(network.astype(int) - plain).max() > 0 and not np.array_equal(network, hinted)
     session = page.add_hint(session, "#00ff00", str(hint_ckpt), "", click(5, 5))[0]
     session, _, hint_list = page.remove_hints(session, ["1: x=30, y=20, #2050e0"])
     assert session.hints == [(5, 5, (0, 255, 0))] and hint_list["choices"] == ["1: x=5, y=5, #00ff00"]

@@ -17,6 +17,7 @@ from colorseg.cli import main
 from colorseg.data.lab import lab_to_rgb_array, rgb_to_lab_array, rgb_to_lab_norm
 from colorseg.errors import ConfigError, DataError
 from colorseg.inference.colorizer import Colorizer
+from colorseg.inference.hint_propagation import NO_PROPAGATION
 from colorseg.inference.hints import HINT_PATCH, check_hints, hints_to_tensor, load_hints
 from colorseg.models.cvae import ConditionalVAE, CVAEConfig
 from colorseg.models.padding import pad_to_multiple
@@ -359,6 +360,13 @@ def test_cli_fit_and_predict_with_hints(hint_run: Path, tmp_path: Path, capsys) 
     expected = col.colorize(gray, hints=load_hints(hints))
     assert np.abs(hinted.astype(int) - np.round(expected * 255)).max() <= 1
     assert np.abs(plain.astype(int) - np.round(col.colorize(gray) * 255)).max() <= 1
+    # --no-hint-propagation: the network's output alone
+    assert main(["colorize", "predict", "--ckpt", ckpt, str(image), "--output", str(tmp_path / "network"),
+                 "--hints", str(hints), "--no-hint-propagation"]) == 0
+    network = np.asarray(Image.open(tmp_path / "network" / "photo.png"))
+    expected_network = col.colorize(gray, hints=load_hints(hints), propagation=NO_PROPAGATION)
+    assert np.abs(network.astype(int) - np.round(expected_network * 255)).max() <= 1
+    assert not np.array_equal(network, hinted)
     # a few steps made the hint weights non-zero: hints change the colours (if only slightly yet)
     assert float(col.module.net.encoder.input_conv.weight.detach()[:, 1:].abs().max()) > 0
     assert not np.array_equal(expected, col.colorize(gray))

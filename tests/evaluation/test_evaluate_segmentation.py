@@ -93,3 +93,25 @@ def test_results_hold_what_reports_read(tiny_ckpt: Path, tmp_path: Path) -> None
 def test_unknown_data_override_is_refused(tiny_ckpt: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="unknown data option 'batch_size'"):
         split_data_from_checkpoint(load_checkpoint(tiny_ckpt, "segment"), {"batch_size": 2})
+
+
+def test_test_with_tta_averages_flips_and_records_it(tiny_ckpt: Path, tmp_path: Path, capsys) -> None:
+    plain, flips = tmp_path / "plain", tmp_path / "flips"
+    assert main(["segment", "test", "--ckpt", str(tiny_ckpt), "--output", str(plain)]) == 0
+    assert main(["segment", "test", "--ckpt", str(tiny_ckpt), "--output", str(flips), "--tta", "flips"]) == 0
+    m_plain = json.loads((plain / "metrics.json").read_text())
+    m_flips = json.loads((flips / "metrics.json").read_text())
+    assert m_plain["tta"] == "none" and m_flips["tta"] == "flips"
+    # the flip average is what the Segmenter predicts with tta=flips, image by image
+    from colorseg.inference.tiling import TileConfig
+
+    seg = Segmenter.from_checkpoint(tiny_ckpt, tiling=TileConfig(tta="flips"))
+    data = split_data_from_checkpoint(load_checkpoint(tiny_ckpt, "segment")).dataset("test")
+    expected = evaluate_segmenter(seg, split_data_from_checkpoint(load_checkpoint(tiny_ckpt, "segment")),
+                                  tmp_path / "direct", "test", progress=False)
+    assert len(data) == m_flips["num_images"]
+    assert m_flips["mean_iou"] == pytest.approx(expected["mean_iou"])
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["segment", "test", "--ckpt", str(tiny_ckpt), "--output", str(tmp_path / "x"), "--tta", "spin"])
+    assert "spin" in capsys.readouterr().err

@@ -33,6 +33,7 @@ from colorseg.data.image_io import save_png
 from colorseg.data.lab import gray_to_L_norm, to_gray
 from colorseg.errors import ConfigError
 from colorseg.inference.colorizer import Colorizer, recombine_rows
+from colorseg.inference.hint_propagation import NO_PROPAGATION
 from colorseg.inference.hints import check_hints
 
 Hint = tuple[int, int, tuple[int, int, int]]
@@ -225,9 +226,11 @@ def check_options(n_samples, temperature, seed) -> tuple[int, float, int]:
 
 
 def colorize_photo(colorizer: Colorizer, photo: Photo, hints: Sequence[Hint] = (), n_samples: int = 0,
-                   temperature: float = 1.0, seed: int = 0, progress: Progress = _no_progress) -> Colorized:
+                   temperature: float = 1.0, seed: int = 0, progress: Progress = _no_progress,
+                   spread_hints: bool = True) -> Colorized:
     """Colorize ``photo``: the deterministic result (the prior mean) and ``n_samples`` samples at
-    ``temperature`` (reproducible for a ``seed``), all with ``hints``.
+    ``temperature`` (reproducible for a ``seed``), all with ``hints``; ``spread_hints``: hint
+    propagation (:mod:`colorseg.inference.hint_propagation`) on, or the network's output alone.
 
     ConfigError for hints on a model trained without them (the message says so), for a hint
     outside the photo, or for bad sampling options (:func:`check_options`).
@@ -239,12 +242,13 @@ def colorize_photo(colorizer: Colorizer, photo: Photo, hints: Sequence[Hint] = (
     L_full, L_work = colorizer.lightness(photo.gray)
     hint_map = colorizer.hint_map(list(hints), photo.shape, L_work.shape[-2:])
     progress(0.4, "colorizing")
-    ab = [colorizer.predict_ab(L_work, 1, hints=hint_map)]
+    propagation = None if spread_hints else NO_PROPAGATION
+    ab = [colorizer.predict_ab(L_work, 1, hints=hint_map, propagation=propagation)]
     if n_samples:
         progress(0.6, f"drawing {n_samples} samples")
         generator = torch.Generator(device=colorizer.device).manual_seed(seed)
         ab.append(colorizer.predict_ab(L_work, n_samples, temperature, generator, deterministic=False,
-                                       hints=hint_map))
+                                       hints=hint_map, propagation=propagation))
     progress(0.9, "rendering")
     return Colorized(torch.cat(ab).float().cpu(), L_full.cpu())
 

@@ -163,26 +163,26 @@ class Page:
                 gr.update(choices=labels, value=[]))
 
     def colorize(self, session: ColorizeSession | None, ckpt: str, sha256: str, n_samples, temperature, seed,
-                 saturation, progress=gr.Progress()):  # noqa: B008 (Gradio's idiom)
-        """Colorize the session's photo with its hints: the before/after pair, the samples and the
-        full-resolution PNG."""
+                 saturation, spread_hints=True, progress=gr.Progress()):  # noqa: B008 (Gradio's idiom)
+        """Colorize the session's photo with its hints (spread to similar neighbours unless
+        ``spread_hints`` is off): the before/after pair, the samples and the full-resolution PNG."""
         if session is None or session.photo is None:
             raise gr.Error("upload a photo first", title="No photo", print_exception=False)
         with user_errors("Cannot colorize"):
             progress(0.0, desc="loading the model")
             colorizer, _ = self._colorizer(ckpt, sha256)
             colorized = ct.colorize_photo(colorizer, session.photo, session.hints, n_samples, temperature, seed,
-                                          _progress(progress))
+                                          _progress(progress), spread_hints=bool(spread_hints))
             session = replace(session, colorized=colorized)
             return (session, *self._render(session, saturation))
 
     def recolorize(self, session: ColorizeSession | None, ckpt: str, sha256: str, n_samples, temperature, seed,
-                   saturation, progress=gr.Progress()):  # noqa: B008 (Gradio's idiom)
+                   saturation, spread_hints=True, progress=gr.Progress()):  # noqa: B008 (Gradio's idiom)
         """:meth:`colorize` after a control changed (model, samples, temperature, seed); nothing
         (no message) before a photo is uploaded."""
         if session is None or session.photo is None:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
-        return self.colorize(session, ckpt, sha256, n_samples, temperature, seed, saturation, progress)
+        return self.colorize(session, ckpt, sha256, n_samples, temperature, seed, saturation, spread_hints, progress)
 
     def change_saturation(self, session: ColorizeSession | None, saturation):
         """Re-render the last result at another saturation (no model run)."""
@@ -277,13 +277,15 @@ def _colorize_tab(page: Page, blocks: gr.Blocks) -> None:
             with gr.Row():
                 remove = gr.Button("Remove ticked hints", size="sm", elem_id="colorize-remove")
                 clear = gr.Button("Clear hints", size="sm", elem_id="colorize-clear")
+                spread = gr.Checkbox(True, label="Spread hint colours to similar neighbours", elem_id="colorize-spread",
+                                     info="off: the network's own use of the hints")
     with gr.Row():
         slider = gr.ImageSlider(label="Before / after: gray input | deterministic result (drag to compare)", type="numpy", max_height=480, elem_id="colorize-result",
                                 buttons=["fullscreen"])
         gallery = gr.Gallery(label="Samples", columns=2, height=500, object_fit="contain", elem_id="colorize-samples")
 
     model_outputs = [model_md, colour]
-    run_inputs = [session, ckpt, sha, samples, temperature, seed, saturation]
+    run_inputs = [session, ckpt, sha, samples, temperature, seed, saturation, spread]
     run_outputs = [session, slider, gallery, download]
     hint_outputs = [session, gray, hint_list]
 
@@ -301,6 +303,7 @@ def _colorize_tab(page: Page, blocks: gr.Blocks) -> None:
     for control in (samples, temperature):
         control.release(page.recolorize, run_inputs, run_outputs)
     seed.submit(page.recolorize, run_inputs, run_outputs)
+    spread.input(page.recolorize, run_inputs, run_outputs)
     saturation.release(page.change_saturation, [session, saturation], run_outputs)
 
 

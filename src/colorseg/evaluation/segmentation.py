@@ -132,7 +132,7 @@ def evaluate_segmenter(segmenter: Segmenter, data: SegmentationSplits, output_di
         "absent_classes": [n for c, n in enumerate(names) if gt_pixels[c] == 0],
         "mean_boundary_f1": float(nanmean(table[[f"bf1_{n}" for n in names]].to_numpy(float))),
         "confusion": acc.total.tolist(),
-        "num_images": len(table), "split": split, "checkpoint": checkpoint,
+        "num_images": len(table), "split": split, "checkpoint": checkpoint, "tta": segmenter.tiling.tta,
         "selection_split_reused": reused, "selection_note": note,
         "boundary_tolerance_px": boundary_tolerance,
         "split_sizes": {s: len(v) for s, v in data.split_names().items()},
@@ -195,13 +195,19 @@ def used_split_names(ckpts: list[dict]) -> dict[str, list[str]]:
 
 
 def evaluate_checkpoints(paths: list[str | Path], output_dir: str | Path, split: str = "test",
-                         overrides: dict | None = None, device: str = "cpu", progress: bool = True) -> dict:
+                         overrides: dict | None = None, device: str = "cpu", progress: bool = True,
+                         tta: str = "none") -> dict:
     """``segment test``: evaluate one checkpoint, or the ensemble of several (mean probabilities),
     on ``split`` of the first one's data (with ``overrides``) → ``metrics.json``, ``per_image.csv``.
-    Overlaps with any member's recorded train / validation samples are flagged."""
+    ``tta``: test-time augmentation (``none`` | ``flips`` | ``d4``, see
+    :class:`~colorseg.inference.tiling.TileConfig`; recorded in ``metrics.json``; choose it on the
+    validation split). Overlaps with any member's recorded train / validation samples are flagged."""
+    from colorseg.inference.tiling import TileConfig
+
     paths = list(paths)
+    tiling = TileConfig(tta=tta)  # checks the name before any loading
     members = [load_checkpoint(p, task="segment") for p in paths]
-    return evaluate_segmenter(Segmenter.from_checkpoints(paths, device=device),
+    return evaluate_segmenter(Segmenter.from_checkpoints(paths, device=device, tiling=tiling),
                               split_data_from_checkpoint(members[0], overrides), output_dir, split=split,
                               progress=progress, checkpoint=", ".join(map(str, paths)),
                               recorded_splits=used_split_names(members))

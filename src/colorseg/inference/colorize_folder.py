@@ -32,8 +32,9 @@ def sample_grid(gray: np.ndarray, samples: np.ndarray, gap: int = 4) -> np.ndarr
 def colorize_folder(colorizer: Colorizer, input_path: str | Path, output_dir: str | Path,
                     n_samples: int = 1, temperature: float = 1.0, seed: int = 0,
                     skip_existing: bool = False, progress: bool = True, workers: int = 2,
-                    hints=None) -> BatchSummary:
-    """Colourise every image under ``input_path`` (see module docstring)."""
+                    hints=None, propagation=None) -> BatchSummary:
+    """Colourise every image under ``input_path`` (see module docstring); ``propagation``: the
+    hint propagation (:meth:`Colorizer.colorize`; default on)."""
 
     def outputs(rel: Path) -> list[Path]:
         names = [rel.parent / f"{rel.name}.png"]
@@ -42,9 +43,9 @@ def colorize_folder(colorizer: Colorizer, input_path: str | Path, output_dir: st
         return names
 
     def process(image: np.ndarray, targets: list[Path]) -> None:
-        save_png(targets[0], to_uint8(colorizer.colorize(image, hints=hints)))
+        save_png(targets[0], to_uint8(colorizer.colorize(image, hints=hints, propagation=propagation)))
         if n_samples > 1:
-            samples = colorizer.colorize(image, n_samples, temperature, seed=seed, hints=hints)
+            samples = colorizer.colorize(image, n_samples, temperature, seed=seed, hints=hints, propagation=propagation)
             gray = convert_channels(image, 1)[..., 0]
             save_png(targets[1], sample_grid(gray, samples))
 

@@ -25,6 +25,7 @@ from colorseg.data.color_datasets import resize_short_side
 from colorseg.data.image_io import convert_channels, to_float
 from colorseg.data.lab import lab_norm_to_rgb, recombine, rgb_to_lab_norm
 from colorseg.errors import ConfigError
+from colorseg.inference.hint_propagation import HintPropagation, propagate_hints
 from colorseg.inference.hints import HINT_PATCH, check_hints, hints_to_tensor
 from colorseg.models.cvae import NO_HINTS_MESSAGE
 
@@ -94,17 +95,23 @@ class Colorizer:
     @torch.inference_mode()
     def predict_ab(self, L_work: torch.Tensor, n_samples: int = 1, temperature: float = 1.0,
                    generator: torch.Generator | None = None, deterministic: bool | None = None,
-                   hints: torch.Tensor | None = None) -> torch.Tensor:
+                   hints: torch.Tensor | None = None, hint_patch: int = HINT_PATCH,
+                   propagation: HintPropagation | None = None) -> torch.Tensor:
         """Working-resolution L_norm (1, 1, h, w) [+ hint map (1, 3, h, w)] → ab_norm (n_samples, 2, h, w).
 
         ``deterministic`` (default: ``n_samples == 1``) uses the prior mean; otherwise draws
-        ``n_samples`` samples at ``temperature``.
+        ``n_samples`` samples at ``temperature``. With hints, what the network missed at them is
+        then spread to similar neighbours (:func:`~colorseg.inference.hint_propagation.propagate_hints`
+        with ``propagation``, default :class:`~colorseg.inference.hint_propagation.HintPropagation`;
+        ``NO_PROPAGATION``: the network's output alone); ``hint_patch``: the map's patch side.
         """
         if deterministic is None:
             deterministic = n_samples == 1
         if deterministic:
-            return self.module(L_work, hints=hints)["ab"].expand(n_samples, -1, -1, -1)
-        return self.module.sample(L_work, n_samples, temperature, generator, hints=hints)[0]
+            ab = self.module(L_work, hints=hints)["ab"].expand(n_samples, -1, -1, -1)
+        else:
+            ab = self.module.sample(L_work, n_samples, temperature, generator, hints=hints)[0]
+        return propagate_hints(ab, L_work, hints, hint_patch, propagation or HintPropagation())
 
     def colorize_tensor(self, L_full: torch.Tensor, L_work: torch.Tensor, n_samples: int = 1,
                         temperature: float = 1.0, generator: torch.Generator | None = None,
@@ -115,7 +122,7 @@ class Colorizer:
             return recombine(L_full.expand(len(ab), -1, -1, -1), ab)
 
     def colorize(self, image, n_samples: int = 1, temperature: float = 1.0, seed: int | None = None,
-                 hints=None, hint_patch: int = HINT_PATCH):
+                 hints=None, hint_patch: int = HINT_PATCH, propagation: HintPropagation | None = None):
         """RGB float32 (H, W, 3) in [0, 1] for one image; (n_samples, H, W, 3) when n_samples > 1.
 
         A list of images, or a numpy batch (N, H, W, C), gives a list of results. ``seed`` makes
@@ -127,13 +134,16 @@ class Colorizer:
         image of a list. ConfigError for hints on a model without them, or naming a hint that is
         malformed or outside the image. None or ``[]``: no hints. ``hint_patch``: each hint's
         square side at working resolution (odd; default :data:`~colorseg.inference.hints.HINT_PATCH`).
+        ``propagation``: how what the network missed at the hints is spread to similar neighbours
+        (default :class:`~colorseg.inference.hint_propagation.HintPropagation`;
+        ``NO_PROPAGATION``: the network's output alone).
         """
         if hints is not None and len(hints) and not self.takes_hints:
             raise ConfigError(NO_HINTS_MESSAGE)
         if isinstance(image, np.ndarray) and image.ndim == 4:
             image = list(image)
         if isinstance(image, (list, tuple)):
-            return [self.colorize(im, n_samples, temperature, seed, hints, hint_patch) for im in image]
+            return [self.colorize(im, n_samples, temperature, seed, hints, hint_patch, propagation) for im in image]
         if hints is not None and len(hints):  # fail before any conversion work
             check_hints(hints, np.asarray(image).shape[:2])
         generator = None
@@ -141,7 +151,8 @@ class Colorizer:
             generator = torch.Generator(device=self.device).manual_seed(seed)
         L_full, L_work = self.lightness(image)
         hint_map = self.hint_map(hints, L_full.shape[-2:], L_work.shape[-2:], hint_patch)
-        out = recombine_rows(L_full, self.predict_ab(L_work, n_samples, temperature, generator, hints=hint_map))
+        out = recombine_rows(L_full, self.predict_ab(L_work, n_samples, temperature, generator, hints=hint_map,
+                                                     hint_patch=hint_patch, propagation=propagation))
         return out[0] if n_samples == 1 else out
 
 
