@@ -142,12 +142,17 @@ def bench_colorseg(dataset: str, minutes: float, data_root: Path, encoder: str =
     }
     if "adapted_rand_error" in metrics:
         result["adapted_rand_error"] = metrics["adapted_rand_error"]
-    result["tta_flips"] = evaluate_tta(ckpt, run_dir, dataset, data_root, name)
+    result["tta"] = evaluate_tta(ckpt, run_dir, dataset, data_root, name, TTA[dataset])
     write_json(RESULTS / (f"colorseg-{variant}_{dataset}.json" if variant else f"colorseg_{dataset}.json"), result)
     return result
 
 
-def evaluate_tta(ckpt: Path, run_dir: Path, dataset: str, data_root: Path, name: str, tta: str = "flips") -> dict:
+# the test-time augmentation per data set follows its training augmentation (not a test-set choice):
+# ISBI trains with flips and 90° rotations, CamVid (street scenes, an up direction) with left-right flips only
+TTA = {"isbi2012": "flips", "camvid": "hflip"}
+
+
+def evaluate_tta(ckpt: Path, run_dir: Path, dataset: str, data_root: Path, name: str, tta: str) -> dict:
     """The same checkpoint tested with test-time augmentation ``tta`` on the validation and test
     splits (whether TTA is used is then chosen on validation, in ``tables.py``)."""
     colorseg = [sys.executable, "-m", "colorseg", "segment"]
@@ -168,7 +173,8 @@ def evaluate_tta(ckpt: Path, run_dir: Path, dataset: str, data_root: Path, name:
 
 
 def add_tta(result_path: Path, data_root: Path) -> dict:
-    """``--add-tta``: test an existing run's best checkpoint with flip TTA and add it to its result JSON."""
+    """``--add-tta``: test an existing run's best checkpoint with the data set's TTA (:data:`TTA`)
+    and add it to its result JSON."""
     result = json.loads(result_path.read_text())
     dataset = result["dataset"]
     variant = result_path.stem.removeprefix("colorseg-").removeprefix("colorseg").removesuffix(f"_{dataset}")
@@ -177,7 +183,8 @@ def add_tta(result_path: Path, data_root: Path) -> dict:
     ckpt = run_dir / "checkpoints" / "best.ckpt"
     if not ckpt.is_file():
         raise SystemExit(f"no checkpoint for {result_path.name}: {ckpt}")
-    result["tta_flips"] = evaluate_tta(ckpt, run_dir, dataset, data_root, name)
+    result.pop("tta_flips", None)  # the first TTA runs (flips on every data set)
+    result["tta"] = evaluate_tta(ckpt, run_dir, dataset, data_root, name, TTA[dataset])
     write_json(result_path, result)
     return result
 
@@ -294,13 +301,13 @@ def main() -> None:
                          "needs --tag)")
     ap.add_argument("--tag", default="", help="colorseg runs: name of the --fit-option variant in result names")
     ap.add_argument("--add-tta", nargs="+", type=Path, default=None, metavar="RESULT.json",
-                    help="only test these existing runs (their best checkpoints) with flip TTA as well")
+                    help="only test these existing runs (their best checkpoints) with the data set's TTA as well")
     ap.add_argument("--table-only", action="store_true")
     args = ap.parse_args()
     if args.add_tta:
         for path in args.add_tta:
-            tta = add_tta(path, args.data_root)["tta_flips"]
-            print(f"{path.name}: flip TTA validation {tta['val_mean_iou']:.4f}, test {tta['mean_iou']:.4f}")
+            tta = add_tta(path, args.data_root)["tta"]
+            print(f"{path.name}: {tta['mode']} TTA validation {tta['val_mean_iou']:.4f}, test {tta['mean_iou']:.4f}")
         args.table_only = True
     global THREADS
     THREADS = args.threads

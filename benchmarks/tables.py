@@ -77,12 +77,12 @@ TARGETS = {"camvid": 0.55, "isbi2012": 0.82}  # mean IoU targets of the encoder 
 def encoder_variants(dataset: str) -> list[dict]:
     """colorseg runs with a pretrained encoder on ``dataset`` (results/colorseg-<variant>_<dataset>.json)."""
     runs = [json.loads(p.read_text()) for p in sorted(RESULTS.glob(f"colorseg-*_{dataset}.json"))]
-    return [r for run in runs for r in (run, *([with_tta(run)] if "tta_flips" in run else []))]
+    return [r for run in runs for r in (run, *([with_tta(run)] if "tta" in run else []))]
 
 
 def with_tta(run: dict) -> dict:
-    """A run's figures with flip test-time augmentation (same checkpoint), as a variant of its own."""
-    tta = run["tta_flips"]
+    """A run's figures with test-time augmentation (same checkpoint), as a variant of its own."""
+    tta = run["tta"]
     out = {**run, "tool": f"{run['tool']} + {tta['mode']} TTA", "val_mean_iou": tta["val_mean_iou"],
            "mean_iou": tta["mean_iou"], "mean_dice": tta["mean_dice"], "per_class": tta["per_class"]}
     if "adapted_rand_error" in tta:

@@ -4,10 +4,10 @@
                       [--memory-gb G] [--class-names NAME ...] [--threads N]
     colorseg segment  fit -c CONFIG [--trainer.max_epochs=5 --data.root=DIR ...]
     colorseg segment  cv --folds 5 --output DIR -c CONFIG [fit arguments ...]
-    colorseg segment  test --ckpt PATH [PATH ...] [--split test] [--output DIR] [--tta none|flips|d4]
+    colorseg segment  test --ckpt PATH [PATH ...] [--split test] [--output DIR] [--tta none|hflip|flips|d4]
                       [--data.KEY=VALUE ...]
     colorseg segment  predict --ckpt PATH [PATH ...] --input FILE_OR_DIR --output DIR [--skip-existing] [--workers 2]
-                      [--tile 512 --overlap 128 --blend gaussian --tta none|flips|d4 --batch-size 4]
+                      [--tile 512 --overlap 128 --blend gaussian --tta none|hflip|flips|d4 --batch-size 4]
                       [--no-channels-last] [--bf16] [--compile] [--no-overlay]
     colorseg colorize fit -c CONFIG [...]
     colorseg colorize test [--ckpt PATH|URL --sha256 HEX] [--input DIR] [--output DIR] [--samples 8]
@@ -348,7 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
         test.add_argument("--split", default="test", choices=["train", "val", "test"])
         if task == "segment":
             test.add_argument("--output", default=None, help="default: <run_dir>/test-<split>")
-            test.add_argument("--tta", default="none", choices=["none", "flips", "d4"],
+            test.add_argument("--tta", default="none", choices=["none", "hflip", "flips", "d4"],
                               help="test-time augmentation, as for predict (choose it on --split val)")
         else:
             test.add_argument("--input", default=None, metavar="DIR", help=(
@@ -369,8 +369,9 @@ def build_parser() -> argparse.ArgumentParser:
             pred.add_argument("--tile", type=int, default=512, help="tile side; larger images are tiled")
             pred.add_argument("--overlap", type=int, default=128, help="pixels shared by neighbouring tiles")
             pred.add_argument("--blend", default="gaussian", choices=["gaussian", "cosine", "constant"])
-            pred.add_argument("--tta", default="none", choices=["none", "flips", "d4"],
-                              help="test-time augmentation: flips (4) or flips + 90° rotations (8), averaged")
+            pred.add_argument("--tta", default="none", choices=["none", "hflip", "flips", "d4"],
+                              help="test-time augmentation, averaged: hflip (2: left-right mirror, for scenes "
+                                   "with an up direction), flips (4) or flips + 90° rotations (8)")
             pred.add_argument("--batch-size", type=int, default=4, help="tiles or same-size images per forward")
             pred.add_argument("--no-channels-last", dest="channels_last", action="store_false",
                               help="keep the default (NCHW) memory format instead of channels-last")

@@ -67,13 +67,28 @@ def test_blend_window_is_positive_symmetric_and_peaks_at_one(kind) -> None:
         assert w[0, 0] < w[16, 16]
 
 
-@pytest.mark.parametrize("tta", ["flips", "d4"])
+@pytest.mark.parametrize("tta", ["hflip", "flips", "d4"])
 def test_tta_undoes_its_transforms(tta) -> None:
     """An equivariant (per-pixel) model gives the same output with and without TTA."""
     conv = torch.nn.Conv2d(1, 2, 1)
     x = torch.rand(2, 1, 12, 17)
     with torch.no_grad():
         np.testing.assert_allclose(apply_tta(conv, x, tta).numpy(), conv(x).numpy(), atol=1e-6)
+
+
+def test_hflip_tta_averages_the_image_and_its_mirror_only() -> None:
+    """hflip: the mean of the prediction and the un-mirrored prediction of the mirror; no
+    vertical flips (a model that knows up from down must never see the image upside down)."""
+    calls = []
+
+    def predict(x: torch.Tensor) -> torch.Tensor:
+        calls.append(x.clone())
+        return torch.cumsum(x, -2)  # depends on up/down and left/right
+
+    x = torch.rand(1, 1, 6, 9)
+    out = apply_tta(predict, x, "hflip")
+    assert len(calls) == 2 and torch.equal(calls[1], x.flip(-1))
+    torch.testing.assert_close(out, (torch.cumsum(x, -2) + torch.cumsum(x.flip(-1), -2).flip(-1)) / 2)
 
 
 def test_tta_is_used_by_segmenter_and_stays_a_distribution() -> None:

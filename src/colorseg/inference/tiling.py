@@ -26,7 +26,7 @@ from colorseg.errors import ConfigError
 from colorseg.models.padding import mirror_index
 
 BLENDS = ("gaussian", "cosine", "constant")
-TTAS = ("none", "flips", "d4")
+TTAS = ("none", "hflip", "flips", "d4")
 
 
 @dataclass
@@ -37,8 +37,9 @@ class TileConfig:
     overlap: pixels shared by neighbouring windows (rounded so the stride is a size multiple).
     blend: window weights: ``gaussian`` | ``cosine`` | ``constant``.
     batch_size: windows per forward pass.
-    tta: test-time augmentation averaged over ``none`` | ``flips`` (4: identity, h, v, hv) |
-        ``d4`` (8: the four 90° rotations, each also flipped).
+    tta: test-time augmentation averaged over ``none`` | ``hflip`` (2: identity and the left-right
+        mirror, for scenes with an up direction such as street photos) | ``flips`` (4: identity, h,
+        v, hv) | ``d4`` (8: the four 90° rotations, each also flipped).
     """
 
     tile: int = 512
@@ -82,8 +83,8 @@ def apply_tta(predict: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, 
     """Average ``predict`` (B, C, h, w) → (B, K, h, w) over flips / 90° rotations, each undone."""
     if tta == "none":
         return predict(x)
-    rotations = (0,) if tta == "flips" else (0, 1, 2, 3)
-    flips = ((), (-1,), (-2,), (-2, -1)) if tta == "flips" else ((), (-1,))
+    rotations = (0, 1, 2, 3) if tta == "d4" else (0,)
+    flips = {"hflip": ((), (-1,)), "flips": ((), (-1,), (-2,), (-2, -1))}.get(tta, ((), (-1,)))
     total, count = None, 0
     for k in rotations:
         for dims in flips:
