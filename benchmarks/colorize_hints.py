@@ -50,6 +50,8 @@ DEFAULT_MODELS = {"hints": HERE / "runs" / "colorize_default_hints" / "checkpoin
 LABELS = {"hints": "built-in model's run (recipe with hints), hint propagation on (the default)",
           "hints_network": "the same model's network alone (`propagation=NO_PROPAGATION`)",
           "nohints": "same recipe, `--model.hints=false`"}
+LEGEND = {"hints": "built-in model, hint propagation (default)", "hints_network": "built-in model, network alone",
+          "nohints": "same recipe without hints"}
 
 
 def photo_seed(name: str) -> int:
@@ -246,7 +248,7 @@ def plot_curve(result: dict, out: Path) -> Path:
         ns = [int(n) for n in model["curve"]]
         ys = [p["psnr"] for p in model["curve"].values()]
         err = [p["sem"] for p in model["curve"].values()]
-        ax.errorbar(ns, ys, yerr=err, marker="o", capsize=3, label=LABELS.get(key, key).split(" (")[0])
+        ax.errorbar(ns, ys, yerr=err, marker="o", capsize=3, label=LEGEND.get(key, key))
     ax.set_xlabel("ground-truth hints per photo")
     ax.set_ylabel("PSNR (dB), BSDS500 test")
     ax.set_xticks(result["counts"])

@@ -140,7 +140,8 @@ def _effective(config: dict) -> dict:
 
 def compare_settings(planned: dict, tuned: dict) -> list[dict]:
     """Keys whose effective value differs between the planned and the hand-tuned config (left-out
-    keys at their defaults; ``data.root`` and the trainer's logging are skipped)."""
+    keys at their defaults; ``data.root`` and the trainer's logging are skipped; class weights
+    within :data:`WEIGHT_TOLERANCE` count as equal)."""
     a, b = _effective(planned), _effective(tuned)
     skip = {"data.root", "trainer.log_every_n_steps", "trainer.accelerator", "trainer.devices"}
     rows = []
@@ -148,9 +149,21 @@ def compare_settings(planned: dict, tuned: dict) -> list[dict]:
         if key in skip:
             continue
         pa, pb = a.get(key, "(default)"), b.get(key, "(default)")
+        if key == "model.class_weights" and _close_weights(pa, pb):
+            continue
         if _norm(pa) != _norm(pb):
             rows.append({"key": key, "planned": pa, "hand_tuned": pb})
     return rows
+
+
+WEIGHT_TOLERANCE = 0.15  # relative: the planner estimates class frequencies from a sample of the masks
+
+
+def _close_weights(a, b) -> bool:
+    """Class-weight lists of the same length within :data:`WEIGHT_TOLERANCE` of each other."""
+    if not (isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and len(a) == len(b)):
+        return False
+    return all(abs(x - y) <= WEIGHT_TOLERANCE * max(abs(x), abs(y)) for x, y in zip(a, b))
 
 
 def _norm(value):

@@ -91,6 +91,20 @@ def variant_name(encoder: str, precision: str, channels_last: bool, tag: str = "
     return "-".join(parts)
 
 
+def option_label(option: str) -> str:
+    """A short name for a fit option in result labels (``--model.scheduler=cosine`` → ``cosine
+    schedule``, ``--model.class_weights=[...]`` → ``class weights``, ``--seed_everything=1`` → ``seed 1``)."""
+    key, _, value = option.lstrip("-").partition("=")
+    key = key.removeprefix("model.").removeprefix("trainer.").removeprefix("data.")
+    if key == "scheduler":
+        return f"{value} schedule"
+    if key == "class_weights":
+        return "class weights"
+    if key == "seed_everything":
+        return f"seed {value}"
+    return f"{key}={value}"
+
+
 def bench_colorseg(dataset: str, minutes: float, data_root: Path, encoder: str = "unet", precision: str = "32",
                    channels_last: bool = False, config: str | None = None, fit_options: list[str] | None = None,
                    tag: str = "") -> dict:
@@ -125,7 +139,7 @@ def bench_colorseg(dataset: str, minutes: float, data_root: Path, encoder: str =
 
     label = "from scratch" if encoder == "unet" else f"{encoder}, ImageNet"
     extras = [p for p, on in (("bf16 autocast", precision.startswith("bf16")), ("channels-last", channels_last)) if on]
-    extras += [o.removeprefix("--model.").removeprefix("--trainer.").removeprefix("--data.") for o in fit_options]
+    extras += [option_label(o) for o in fit_options]
     result = {
         "tool": f"colorseg U-Net ({', '.join([label, *extras])})", "dataset": dataset, "encoder": encoder,
         "precision": precision, "channels_last": channels_last, "fit_options": fit_options,

@@ -30,14 +30,19 @@ def _env() -> dict:
 
 
 @needs_gradio
+@pytest.mark.parametrize("sigint_ignored_at_start", [False, True])
 def test_colorseg_app_prints_its_url_serves_and_cleans_up_on_ctrl_c(plain_ckpt: Path, seg_ckpt: Path,
-                                                                     tmp_path: Path) -> None:
+                                                                     tmp_path: Path,
+                                                                     sigint_ignored_at_start: bool) -> None:
     from colorseg.app.server import free_port
 
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "colorseg", "app", "--port", str(port), "--colorize-ckpt",
-                             str(plain_ckpt), "--segment-ckpt", str(seg_ckpt)], cwd=tmp_path, env=_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    command = [sys.executable, "-m", "colorseg", "app", "--port", str(port), "--colorize-ckpt", str(plain_ckpt),
+               "--segment-ckpt", str(seg_ckpt)]
+    if sigint_ignored_at_start:  # as a background job of a non-interactive shell starts (SIGINT ignored)
+        command = ["sh", "-c", 'trap "" INT; exec "$@"', "sh", *command]
+    proc = subprocess.Popen(command, cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
     try:
         lines = []
         deadline = time.monotonic() + 240

@@ -26,6 +26,7 @@ from colorseg.planning.rules import (
     label_layout,
     max_time_text,
     plan_from_fingerprint,
+    scheduler_choice,
     split_counts,
     up_direction,
     validation_seconds,
@@ -54,12 +55,12 @@ def test_street_photos_get_a_pretrained_encoder_no_vertical_flips_and_dice_ce() 
     assert cfg["trainer"]["precision"] == best["precision"]
     assert cfg["data"]["augment"]["vflip_p"] == 0 and cfg["data"]["augment"]["rot90_p"] == 0
     assert cfg["data"]["augment"]["hflip_p"] == 0.5
-    assert cfg["model"]["loss"] == "dice_ce" and "class_weights" not in cfg["model"]
+    assert cfg["model"]["loss"] == "dice_ce" and len(cfg["model"]["class_weights"]) == 11
     assert cfg["data"]["crop_size"] == 160 and cfg["data"]["batch_size"] == 8
     assert cfg["data"]["ignore_index"] == 11 and cfg["data"]["in_channels"] == 3
     assert "test_fraction" not in cfg["data"] and "test_names" not in cfg["data"]  # predefined splits kept
     assert cfg["trainer"]["max_time"] == "00:00:30:00"
-    assert cfg["model"]["scheduler"] == "plateau"
+    assert cfg["model"]["scheduler"] == "cosine"
     assert any("vertical flips" in c and "Sky" in c and "Road" in c for c in plan.confirm)
 
 
@@ -77,6 +78,7 @@ def test_em_slices_get_the_from_scratch_unet_full_geometric_augmentation_and_blo
     assert cfg["data"]["crop_size"] == MAX_CROP and cfg["data"]["batch_size"] == 4
     assert cfg["data"]["repeats"] == 2  # 20 training slices, batch 4: 10 steps per epoch
     assert cfg["model"]["loss"] == "dice_ce"
+    assert cfg["model"]["scheduler"] == "plateau"  # from scratch
     assert cfg["trainer"]["max_time"] == "00:00:10:00"
 
 
@@ -280,11 +282,20 @@ def test_class_weights_are_capped() -> None:
     assert max(weights) == 10.0
 
 
-def test_camvid_like_frequencies_get_no_weights() -> None:
-    """CamVid's rarest class (Bicyclist, 0.3 %) trained to a non-zero IoU with unweighted dice_ce."""
+def test_camvid_like_frequencies_get_inverse_sqrt_weights() -> None:
+    """CamVid's rare classes (Pedestrian 0.7 %, Bicyclist 0.3 %) are under RARE_FREQUENCY: weights
+    (they raised CamVid's validation mean IoU), largest for the rarest class, smallest for Road."""
     layout = label_layout(street_fingerprint())
-    loss, weights, _ = choose_loss(layout.classes)
-    assert loss == "dice_ce" and weights is None
+    loss, weights, why = choose_loss(layout.classes)
+    names = [c.name for c in layout.classes]
+    assert loss == "dice_ce" and weights is not None and len(weights) == len(names)
+    assert names[weights.index(max(weights))] == "Bicyclist" and names[weights.index(min(weights))] == "Road"
+    assert "Bicyclist" in why and "1/√frequency" in why
+
+
+def test_scheduler_is_cosine_for_pretrained_encoders_and_plateau_from_scratch() -> None:
+    assert scheduler_choice(True).value == "cosine" and "budget" in scheduler_choice(True).reason
+    assert scheduler_choice(False).value == "plateau"
 
 
 # ------------------------------------------------------------------------------------ augmentation

@@ -192,15 +192,22 @@ def start_app(config: AppConfig, store: ModelStore | None = None) -> RunningApp:
 
 
 def _stop_on_sigterm() -> Callable[[], None]:
-    """SIGTERM raises KeyboardInterrupt (so the temporary folder is removed); returns the undo."""
+    """SIGTERM and SIGINT raise KeyboardInterrupt (so the temporary folder is removed); returns
+    the undo. SIGINT too, because a process started in the background by a non-interactive shell
+    inherits SIGINT ignored, and Python then never turns Ctrl-C into KeyboardInterrupt."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
 
     def handler(signum, frame):
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, handler)
-    return lambda: signal.signal(signal.SIGTERM, previous)
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def undo() -> None:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+    return undo
 
 
 def serve(config: AppConfig, stop: threading.Event | None = None, out=None) -> int:
