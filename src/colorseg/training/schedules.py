@@ -18,10 +18,7 @@ from colorseg.errors import ConfigError
 def cosine_factor(step: int, total: int, warmup: int = 0, floor: float = 0.0) -> float:
     """Multiplier of the base learning rate at ``step`` of ``total``: linear warm-up over ``warmup``
     steps, then half a cosine from 1 down to ``floor`` at ``total`` (held there afterwards)."""
-    if step < warmup:
-        return (step + 1) / warmup
-    progress = min(1.0, (step - warmup) / max(1, total - warmup))
-    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+    return progress_cosine_factor(step, (step - warmup) / max(1, total - warmup), warmup, floor)
 
 
 def progress_cosine_factor(step: int, progress: float, warmup: int = 0, floor: float = 0.0) -> float:
