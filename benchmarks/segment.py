@@ -105,6 +105,15 @@ def option_label(option: str) -> str:
     return f"{key}={value}"
 
 
+def test_split(ckpt: Path, dataset: str, data_root: Path, split: str, output: Path, log: Path,
+               tta: str = "none") -> dict:
+    """``colorseg segment test`` of ``ckpt`` on ``split`` (with test-time augmentation ``tta``) into
+    ``output``; its ``metrics.json``."""
+    run([sys.executable, "-m", "colorseg", "segment", "test", "--ckpt", str(ckpt), "--output", str(output),
+         "--split", split, "--tta", tta, f"--data.root={data_root / dataset}"], log)
+    return json.loads((output / "metrics.json").read_text())
+
+
 def bench_colorseg(dataset: str, minutes: float, data_root: Path, encoder: str = "unet", precision: str = "32",
                    channels_last: bool = False, config: str | None = None, fit_options: list[str] | None = None,
                    tag: str = "") -> dict:
@@ -128,12 +137,8 @@ def bench_colorseg(dataset: str, minutes: float, data_root: Path, encoder: str =
                                                f"--trainer.max_time={budget}", f"--data.root={data_root / dataset}",
                                                "--trainer.enable_progress_bar=false"], run_dir.parent / f"{name}_fit.log")
     ckpt = run_dir / "checkpoints" / "best.ckpt"
-    run(colorseg + ["test", "--ckpt", str(ckpt), "--output", str(run_dir / "test"),
-                    f"--data.root={data_root / dataset}"], run_dir.parent / f"{name}_test.log")
-    run(colorseg + ["test", "--ckpt", str(ckpt), "--output", str(run_dir / "val"), "--split", "val",
-                    f"--data.root={data_root / dataset}"], run_dir.parent / f"{name}_val.log")
-    metrics = json.loads((run_dir / "test" / "metrics.json").read_text())
-    val_metrics = json.loads((run_dir / "val" / "metrics.json").read_text())
+    metrics = test_split(ckpt, dataset, data_root, "test", run_dir / "test", run_dir.parent / f"{name}_test.log")
+    val_metrics = test_split(ckpt, dataset, data_root, "val", run_dir / "val", run_dir.parent / f"{name}_val.log")
     throughput = json.loads((run_dir / "throughput.json").read_text())
     import torch
 
@@ -169,13 +174,10 @@ TTA = {"isbi2012": "flips", "camvid": "hflip"}
 def evaluate_tta(ckpt: Path, run_dir: Path, dataset: str, data_root: Path, name: str, tta: str) -> dict:
     """The same checkpoint tested with test-time augmentation ``tta`` on the validation and test
     splits (whether TTA is used is then chosen on validation, in ``tables.py``)."""
-    colorseg = [sys.executable, "-m", "colorseg", "segment"]
     out = {"mode": tta}
     for split in ("val", "test"):
-        target = run_dir / f"{split}-tta-{tta}"
-        run(colorseg + ["test", "--ckpt", str(ckpt), "--output", str(target), "--split", split, "--tta", tta,
-                        f"--data.root={data_root / dataset}"], run_dir.parent / f"{name}_{split}_tta.log")
-        metrics = json.loads((target / "metrics.json").read_text())
+        metrics = test_split(ckpt, dataset, data_root, split, run_dir / f"{split}-tta-{tta}",
+                             run_dir.parent / f"{name}_{split}_tta.log", tta)
         prefix = "val_" if split == "val" else ""
         out[f"{prefix}mean_iou"] = metrics["mean_iou"]
         if split == "test":

@@ -37,6 +37,7 @@ import torch
 from colorseg.checkpoint import ColorizationModel, checkpoint_metadata, cvae_config_from_hparams, upgrade_state_dict
 from colorseg.data.lab import lab_norm_to_rgb, rgb_to_lab_norm
 from colorseg.errors import ConfigError
+from colorseg.inference.hints import HINT_PATCH
 from colorseg.losses.ab_regression import AB_BINS, bin_classification_loss, rarity_weights, recon_loss
 from colorseg.losses.kl import kl_diag_gaussians, kl_weight, kl_with_free_bits
 from colorseg.metrics.colorization import colorfulness, psnr
@@ -49,7 +50,7 @@ from colorseg.training.schedules import trainer_budget_cosine
 
 KINDS = ("vae", "regression", "gray")
 VAL_HINTS = 10  # hints per image for val/psnr_10_hints
-VAL_HINT_PATCH = 5  # their patch side (px at working resolution), as the Colorizer places a user's hint
+VAL_HINT_PATCH = HINT_PATCH  # their patch side (px at working resolution), as the Colorizer places a user's hint
 
 
 class ColorizerModule(pl.LightningModule):
