@@ -19,15 +19,13 @@ For each data set:
    ``--threads`` OpenMP threads, ``OMP_WAIT_POLICY=PASSIVE`` as ``run_all.sh``, progress bar off),
    tests the best checkpoint (by validation mean IoU) on the test and validation splits, and
    writes ``results/plan_<dataset>.json``: the planned figures next to the hand-tuned figure read
-   from the published JSON of the hand-tuned config's variant (encoder, precision and
-   channels-last of ``configs/segment/<dataset>.yaml``: CamVid →
-   ``colorseg-efficientnet_lite0-bf16-cl_camvid.json``, ISBI → ``colorseg-bf16-cl_isbi2012.json``),
-   and the difference. Finally it regenerates the README tables (``benchmarks/tables.py``), where
+   from the published JSON of the hand-tuned config's run (:data:`HAND_TUNED_RUN`: CamVid →
+   ``colorseg-efficientnet_lite0-bf16-cl-cosine-cw_camvid.json``, ISBI →
+   ``colorseg-bf16-cl-noscale-nowarp_isbi2012.json``), and the difference. Finally it regenerates the README tables (``benchmarks/tables.py``), where
    ``plan_camvid.json`` and ``plan_isbi2012.json`` appear as rows of the segmentation tables.
 
-Run conditions of the published figures (``benchmarks/README.md``): one thread per run; the CamVid
-Lite0 bf16 run trained at the same time as another one-thread run, the ISBI from-scratch bf16 run
-alone. Compare ``steps`` in the JSON to see whether a run met different machine load.
+Run conditions of the published figures (``benchmarks/README.md``): one thread per run; both
+hand-tuned runs trained at the same time as another one-thread run. Compare ``steps`` in the JSON to see whether a run met different machine load.
 """
 
 from __future__ import annotations
@@ -43,7 +41,7 @@ import yaml
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import segment
-from segment import REPO, RESULTS, inference_seconds, run, run_measured, variant_name, write_json
+from segment import REPO, RESULTS, inference_seconds, run, run_measured, write_json
 
 MINUTES = {"camvid": 30.0, "isbi2012": 10.0, "isbi2012_folder": 10.0}
 SOURCES = {"camvid": "camvid", "isbi2012": "isbi2012", "isbi2012_folder": "folder"}
@@ -77,17 +75,36 @@ def relative(path: Path) -> str:
     return os.path.relpath(path, REPO)
 
 
+#: The published run of each hand-tuned config: its encoder, precision and channels-last, and the
+#: ``--fit-option`` values it trained with, are what the config now says (``config_matches_run``).
+HAND_TUNED_RUN = {"camvid": "efficientnet_lite0-bf16-cl-cosine-cw", "isbi2012": "bf16-cl-noscale-nowarp"}
+
+
 def hand_tuned(dataset: str) -> dict:
-    """The hand-tuned config of ``dataset`` and its published result (the JSON of its variant)."""
+    """The hand-tuned config of ``dataset`` and its published result (:data:`HAND_TUNED_RUN`)."""
     name = HAND_TUNED[dataset]
     config_path = REPO / "configs" / "segment" / f"{name}.yaml"
     config = yaml.safe_load(config_path.read_text())
-    model, trainer = config.get("model", {}), config.get("trainer", {})
-    variant = variant_name(model.get("encoder", "unet"), str(trainer.get("precision", "32")),
-                           bool(model.get("channels_last", False)))
-    result_path = RESULTS / (f"colorseg-{variant}_{name}.json" if variant else f"colorseg_{name}.json")
+    result_path = RESULTS / f"colorseg-{HAND_TUNED_RUN[name]}_{name}.json"
     result = json.loads(result_path.read_text())
     return {"config_path": config_path, "config": config, "result_path": result_path, "result": result}
+
+
+def config_mismatches(config: dict, result: dict) -> list[str]:
+    """Where ``config`` differs from the recipe of the run ``result`` (its encoder, precision,
+    channels-last and each ``--fit-option``); empty when the config is that run's recipe."""
+    model, trainer = config.get("model", {}), config.get("trainer", {})
+    recorded = {"model.encoder": result["encoder"], "trainer.precision": str(result["precision"]),
+                "model.channels_last": bool(result["channels_last"])}
+    for option in result.get("fit_options", []):
+        key, _, value = option.lstrip("-").partition("=")
+        recorded[key] = yaml.safe_load(value)
+    flat = _flatten(config)
+    flat.setdefault("model.encoder", model.get("encoder", "unet"))
+    flat["trainer.precision"] = str(trainer.get("precision", "32"))
+    flat.setdefault("model.channels_last", False)
+    return [f"{key}: config {flat.get(key)!r}, run {value!r}" for key, value in recorded.items()
+            if flat.get(key) != value]
 
 
 def _flatten(node: dict, prefix: str = "") -> dict:

@@ -13,7 +13,9 @@ Splits: ISBI trains colorseg on slices 0-19, chooses its checkpoint on 20-23 and
 24-29 (the peer, which does no selection, trains on 0-23); CamVid trains on train (367),
 validates on val (101) and reports on test (233), 240x180, void ignored. ``--tools cv`` runs
 ``colorseg segment cv`` on ISBI (5 folds over slices 0-23, ``--isbi-cv-minutes`` each, the same
-test slices 24-29) and writes ``colorseg_isbi2012_cv.json``.
+test slices 24-29) and writes ``colorseg_isbi2012_cv.json``. ``--add-tta RESULT.json…`` re-tests
+existing runs with the data set's TTA; ``--ensemble RESULT.json… --tag NAME`` tests the ensemble
+of one-core runs of the same budget (``colorseg-NAME_<dataset>.json``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -61,14 +64,16 @@ def run_measured(cmd: list[str], log: Path) -> tuple[float, float]:
     return time.perf_counter() - t0, usage.ru_maxrss / 1024
 
 
-def inference_seconds(ckpt: Path, dataset: str, data_root: Path) -> float:
-    """Mean seconds per test image for Segmenter.predict at full resolution (after warm-up)."""
+def inference_seconds(ckpt: Path | list[Path], dataset: str, data_root: Path) -> float:
+    """Mean seconds per test image for Segmenter.predict at full resolution (after warm-up); a
+    list of checkpoints: their ensemble."""
     from colorseg.checkpoint import load_checkpoint
     from colorseg.evaluation.segmentation import split_data_from_checkpoint
     from colorseg.inference.segmenter import Segmenter
 
-    seg = Segmenter.from_checkpoint(ckpt)
-    dm = split_data_from_checkpoint(load_checkpoint(ckpt, "segment"), {"root": str(data_root / dataset)})
+    ckpts = ckpt if isinstance(ckpt, list) else [ckpt]
+    seg = Segmenter.from_checkpoints(ckpts)
+    dm = split_data_from_checkpoint(load_checkpoint(ckpts[0], "segment"), {"root": str(data_root / dataset)})
     ds = dm.dataset("test")
     images = [ds[i]["image"][None] for i in range(min(len(ds), 20))]
     seg.predict_tensor(images[0])
@@ -93,7 +98,10 @@ def variant_name(encoder: str, precision: str, channels_last: bool, tag: str = "
 
 def option_label(option: str) -> str:
     """A short name for a fit option in result labels (``--model.scheduler=cosine`` → ``cosine
-    schedule``, ``--model.class_weights=[...]`` → ``class weights``, ``--seed_everything=1`` → ``seed 1``)."""
+    schedule``, ``--model.class_weights=[...]`` → ``class weights``, ``--seed_everything=1`` → ``seed 1``,
+    ``--model.loss=lovasz_ce`` → ``lovasz_ce loss``, ``--data.scale_range=[1.0,1.0]`` → ``no rescaling``,
+    ``--data.augment.elastic_p=0`` → ``no elastic``, ``--trainer.callbacks+=…EMAWeightAveraging`` → ``EMA
+    weights``, ``--trainer.callbacks.decay=0.99`` → ``decay 0.99``)."""
     key, _, value = option.lstrip("-").partition("=")
     key = key.removeprefix("model.").removeprefix("trainer.").removeprefix("data.")
     if key == "scheduler":
@@ -102,14 +110,25 @@ def option_label(option: str) -> str:
         return "class weights"
     if key == "seed_everything":
         return f"seed {value}"
+    if key == "callbacks+":
+        return {"EMAWeightAveraging": "EMA weights"}.get(value.rsplit(".", 1)[-1], value.rsplit(".", 1)[-1])
+    if key == "callbacks.decay":
+        return f"decay {value}"
+    if key == "loss":
+        return f"{value} loss"
+    if key == "scale_range" and len(set(value.strip("[]").split(","))) == 1:
+        return "no rescaling"
+    if key.startswith("augment.") and key.endswith("_p") and float(value) == 0:
+        return f"no {key.removeprefix('augment.').removesuffix('_p')}"
     return f"{key}={value}"
 
 
-def test_split(ckpt: Path, dataset: str, data_root: Path, split: str, output: Path, log: Path,
+def test_split(ckpt: Path | list[Path], dataset: str, data_root: Path, split: str, output: Path, log: Path,
                tta: str = "none") -> dict:
-    """``colorseg segment test`` of ``ckpt`` on ``split`` (with test-time augmentation ``tta``) into
-    ``output``; its ``metrics.json``."""
-    run([sys.executable, "-m", "colorseg", "segment", "test", "--ckpt", str(ckpt), "--output", str(output),
+    """``colorseg segment test`` of ``ckpt`` (a list: their ensemble) on ``split`` (with test-time
+    augmentation ``tta``) into ``output``; its ``metrics.json``."""
+    ckpts = [str(c) for c in (ckpt if isinstance(ckpt, list) else [ckpt])]
+    run([sys.executable, "-m", "colorseg", "segment", "test", "--ckpt", *ckpts, "--output", str(output),
          "--split", split, "--tta", tta, f"--data.root={data_root / dataset}"], log)
     return json.loads((output / "metrics.json").read_text())
 
@@ -171,7 +190,7 @@ def bench_colorseg(dataset: str, minutes: float, data_root: Path, encoder: str =
 TTA = {"isbi2012": "flips", "camvid": "hflip"}
 
 
-def evaluate_tta(ckpt: Path, run_dir: Path, dataset: str, data_root: Path, name: str, tta: str) -> dict:
+def evaluate_tta(ckpt: Path | list[Path], run_dir: Path, dataset: str, data_root: Path, name: str, tta: str) -> dict:
     """The same checkpoint tested with test-time augmentation ``tta`` on the validation and test
     splits (whether TTA is used is then chosen on validation, in ``tables.py``)."""
     out = {"mode": tta}
@@ -188,20 +207,78 @@ def evaluate_tta(ckpt: Path, run_dir: Path, dataset: str, data_root: Path, name:
     return out
 
 
-def add_tta(result_path: Path, data_root: Path) -> dict:
-    """``--add-tta``: test an existing run's best checkpoint with the data set's TTA (:data:`TTA`)
-    and add it to its result JSON."""
+def run_of(result_path: Path) -> tuple[dict, str, Path]:
+    """(result, run name, best checkpoint) of a ``results/colorseg[-<variant>]_<dataset>.json``."""
+    if not result_path.is_file():
+        raise SystemExit(f"result not found: {result_path}")
     result = json.loads(result_path.read_text())
     dataset = result["dataset"]
     variant = result_path.stem.removeprefix("colorseg-").removeprefix("colorseg").removesuffix(f"_{dataset}")
     name = f"{dataset}-{variant}" if variant else dataset
-    run_dir = HERE / "runs" / name
-    ckpt = run_dir / "checkpoints" / "best.ckpt"
+    ckpt = HERE / "runs" / name / "checkpoints" / "best.ckpt"
     if not ckpt.is_file():
         raise SystemExit(f"no checkpoint for {result_path.name}: {ckpt}")
+    return result, name, ckpt
+
+
+def add_tta(result_path: Path, data_root: Path) -> dict:
+    """``--add-tta``: test an existing run's best checkpoint with the data set's TTA (:data:`TTA`)
+    and add it to its result JSON."""
+    result, name, ckpt = run_of(result_path)
+    dataset, run_dir = result["dataset"], ckpt.parent.parent
     result.pop("tta_flips", None)  # the first TTA runs (flips on every data set)
     result["tta"] = evaluate_tta(ckpt, run_dir, dataset, data_root, name, TTA[dataset])
     write_json(result_path, result)
+    return result
+
+
+def ensemble_label(tools: list[str]) -> str:
+    """The result label of an ensemble of runs labelled ``tools``: one recipe when they differ only
+    in their seed (``colorseg U-Net (…, seed 1)``), else each member's."""
+    n = len(tools)
+    recipes = sorted({re.sub(r", seed \d+\)$", ")", t) for t in tools})
+    members = f"{n} seeds of {recipes[0]}" if len(recipes) == 1 else f"{n} runs: {'; '.join(tools)}"
+    return f"ensemble of {members}, one thread each (the budget of one run, on {n} cores)"
+
+
+def bench_ensemble(result_paths: list[Path], tag: str, data_root: Path) -> dict:
+    """``--ensemble``: the mean class probabilities of runs that each trained on one core for the
+    same budget (side by side, they take that budget on as many cores), tested on the validation
+    and test splits with and without the data set's TTA; writes
+    ``results/colorseg-<tag>_<dataset>.json``. Its cost is the members' together: their threads,
+    steps and samples/s add up, as does peak memory (as if they ran at the same time)."""
+    if len(result_paths) < 2 or not tag:
+        raise SystemExit("--ensemble needs two or more result JSONs and --tag")
+    members = [run_of(p) for p in result_paths]
+    results = [m[0] for m in members]
+    ckpts = [m[2] for m in members]
+    dataset = results[0]["dataset"]
+    for key in ("dataset", "encoder", "precision", "channels_last", "budget_seconds"):
+        if len({str(r[key]) for r in results}) != 1:
+            raise SystemExit(f"--ensemble: the runs differ in {key}: {[r[key] for r in results]}")
+    name = f"{dataset}-{tag}"
+    run_dir = HERE / "runs" / name
+    metrics = test_split(ckpts, dataset, data_root, "test", run_dir / "test", run_dir.parent / f"{name}_test.log")
+    val_metrics = test_split(ckpts, dataset, data_root, "val", run_dir / "val", run_dir.parent / f"{name}_val.log")
+    first = results[0]
+    result = {
+        "tool": ensemble_label([r["tool"] for r in results]),
+        "dataset": dataset, "encoder": first["encoder"], "precision": first["precision"],
+        "channels_last": first["channels_last"], "members": [p.name for p in result_paths],
+        "val_mean_iou": val_metrics["mean_iou"], "split": first["split"],
+        "selection": "each member: best checkpoint by validation mean IoU; test split never used for selection",
+        "budget_seconds": first["budget_seconds"], "wall_seconds": max(r["wall_seconds"] for r in results),
+        "train_images_per_s": sum(r["train_images_per_s"] for r in results),
+        "steps": sum(r["steps"] for r in results), "threads": sum(r.get("threads") or 1 for r in results),
+        "inference_seconds_per_image": inference_seconds(ckpts, dataset, data_root),
+        "peak_rss_mib": sum(r["peak_rss_mib"] for r in results), "torch_version": first.get("torch_version"),
+        "mean_iou": metrics["mean_iou"], "mean_dice": metrics["mean_dice"],
+        "pixel_accuracy": metrics["pixel_accuracy"], "per_class": metrics["per_class"],
+    }
+    if "adapted_rand_error" in metrics:
+        result["adapted_rand_error"] = metrics["adapted_rand_error"]
+    result["tta"] = evaluate_tta(ckpts, run_dir, dataset, data_root, name, TTA[dataset])
+    write_json(RESULTS / f"colorseg-{tag}_{dataset}.json", result)
     return result
 
 
@@ -318,8 +395,16 @@ def main() -> None:
     ap.add_argument("--tag", default="", help="colorseg runs: name of the --fit-option variant in result names")
     ap.add_argument("--add-tta", nargs="+", type=Path, default=None, metavar="RESULT.json",
                     help="only test these existing runs (their best checkpoints) with the data set's TTA as well")
+    ap.add_argument("--ensemble", nargs="+", type=Path, default=None, metavar="RESULT.json",
+                    help="only test the ensemble of these existing runs (one core each, the same budget); "
+                         "needs --tag")
     ap.add_argument("--table-only", action="store_true")
     args = ap.parse_args()
+    if args.ensemble:
+        ens = bench_ensemble(args.ensemble, args.tag, args.data_root)
+        print(f"{ens['tool']}: validation {ens['val_mean_iou']:.4f}, test {ens['mean_iou']:.4f}; "
+              f"{ens['tta']['mode']} TTA: validation {ens['tta']['val_mean_iou']:.4f}, test {ens['tta']['mean_iou']:.4f}")
+        args.table_only = True
     if args.add_tta:
         for path in args.add_tta:
             tta = add_tta(path, args.data_root)["tta"]

@@ -261,7 +261,8 @@ def headline() -> str:
     for dataset, title in DATASETS.items():
         ours, peer = segment_pair(dataset)
         best = best_by_validation(encoder_variants(dataset))
-        pretrained = (f"; {best['tool']} (chosen on validation among this round's encoder, precision, schedule, class-weight and TTA variants): mean IoU "
+        pretrained = (f"; {best['tool']} (chosen on validation among this round's encoder, precision, schedule, "
+                      f"class-weight, augmentation, loss, TTA and ensemble variants): mean IoU "
                       f"{best['mean_iou']:.3f}{rand_error(best)}" if best else "")
         rows.append(
             f"| segmentation, {ours['budget_seconds'] / 60:.0f} min | {title} ({ours['split']}) | "

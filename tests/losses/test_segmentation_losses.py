@@ -1,4 +1,5 @@
-"""Segmentation losses: ignore_index, Dice = 1 − Dice score, focal(γ=0) = CE, class weights."""
+"""Segmentation losses: ignore_index, Dice = 1 − Dice score, Lovász = 1 − IoU on hard masks, focal(γ=0) = CE,
+class weights."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from colorseg.losses.segmentation import (
     SegmentationLoss,
     dice_from_probs,
     focal_loss,
+    lovasz_softmax_loss,
     soft_dice_loss,
 )
 from colorseg.metrics.confusion import compute_confusion, nanmean, scores_from_confusion
@@ -94,7 +96,7 @@ def test_soft_dice_perfect_logits_near_zero(smooth) -> None:
 def test_ce_perfect_logits_near_zero() -> None:
     _, target, _ = batch(seed=2)
     safe = torch.where(target == IGNORE, torch.zeros_like(target), target)
-    for name in ("ce", "focal", "dice_ce"):
+    for name in ("ce", "focal", "dice_ce", "lovasz", "lovasz_ce"):
         assert SegmentationLoss(name)(onehot_logits(safe, 3), target)["loss"].item() < 1e-6
 
 
@@ -192,12 +194,50 @@ def test_dice_ce_is_sum_of_terms() -> None:
     assert set(SegmentationLoss("focal")(logits, target)) == {"focal", "loss"}
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_lovasz_on_hard_masks_equals_one_minus_iou_of_target_classes(seed) -> None:
+    g = torch.Generator().manual_seed(seed)
+    k = 4
+    target = torch.randint(0, 3, (2, 6, 5), generator=g)  # class 3 never in target: not averaged
+    pred = torch.randint(0, 4, (2, 6, 5), generator=g)
+    target[torch.rand(target.shape, generator=g) < 0.2] = IGNORE
+    loss = lovasz_softmax_loss(onehot_logits(pred, k, margin=200.0), target, IGNORE).item()
+    valid = target != IGNORE
+    ious = [((pred == c) & (target == c) & valid).sum().item() / (((pred == c) | (target == c)) & valid).sum().item()
+            for c in target[valid].unique().tolist()]
+    assert 0 < 1 - np.mean(ious) < 1
+    assert loss == pytest.approx(1 - np.mean(ious), abs=1e-6)
+
+
+def test_lovasz_hand_example_and_ranks_better_overlap_lower() -> None:
+    # target [[0,0],[1,1]], pred [[0,1],[1,1]]: IoU_0 = 1/2, IoU_1 = 2/3 → loss = 1 − 7/12 = 5/12
+    target = torch.tensor([[[0, 0], [1, 1]]])
+    pred = torch.tensor([[[0, 1], [1, 1]]])
+    assert lovasz_softmax_loss(onehot_logits(pred, 2, 200.0), target).item() == pytest.approx(5 / 12, abs=1e-6)
+    # soft probabilities: moving probability towards the truth lowers the loss
+    far = torch.zeros(1, 2, 2, 2)
+    near = far.clone()
+    near[0, 1, 1] = 2.0  # bottom row leans to class 1 (its truth)
+    near[0, 0, 0] = 2.0  # top row leans to class 0
+    assert lovasz_softmax_loss(near, target) < lovasz_softmax_loss(far, target)
+
+
+def test_lovasz_ce_is_sum_of_terms() -> None:
+    logits, target, _ = batch(seed=9)
+    out = SegmentationLoss("lovasz_ce")(logits, target)
+    assert set(out) == {"ce", "lovasz", "loss"}
+    assert torch.allclose(out["ce"], F.cross_entropy(logits, target, ignore_index=IGNORE), atol=1e-6)
+    assert torch.allclose(out["lovasz"], lovasz_softmax_loss(logits, target, IGNORE), atol=1e-6)
+    assert torch.allclose(out["loss"], out["ce"] + out["lovasz"], atol=1e-6)
+    assert set(SegmentationLoss("lovasz")(logits, target)) == {"lovasz", "loss"}
+
+
 def test_unknown_loss_name_raises_config_error() -> None:
     with pytest.raises(ConfigError, match="tversky"):
         SegmentationLoss("tversky")
 
 
-@pytest.mark.parametrize("name", ["ce", "dice_ce", "focal"])
+@pytest.mark.parametrize("name", ["ce", "dice_ce", "focal", "lovasz_ce"])
 @pytest.mark.parametrize("weights", [[1.0, 2.0], [1.0, 2.0, 3.0, 4.0]])
 def test_class_weights_length_mismatch_raises_config_error(name, weights) -> None:
     logits, target, _ = batch(seed=7)

@@ -29,6 +29,14 @@ def test_evidence_holds_what_the_rules_read() -> None:
         assert f"{name}|bf16-mixed" in ev["memory"]["rows"] and f"{name}|32" in ev["memory"]["rows"]
 
 
+def test_ensembles_are_not_evidence_for_a_single_model() -> None:
+    results = REPO / "benchmarks" / "results"
+    ensembles = {str(p.relative_to(REPO)) for p in results.glob("colorseg-*.json")
+                 if "members" in json.loads(p.read_text())}
+    listed = {v["file"] for bench in load_evidence()["benchmarks"].values() for v in bench["variants"]}
+    assert ensembles and not ensembles & listed
+
+
 def test_write_evidence_and_missing_results(tmp_path: Path) -> None:
     out = write_evidence(REPO, tmp_path / "evidence.json")
     assert json.loads(out.read_text()) == load_evidence() and out != EVIDENCE_FILE

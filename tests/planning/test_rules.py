@@ -64,14 +64,14 @@ def test_street_photos_get_a_pretrained_encoder_no_vertical_flips_and_dice_ce() 
     assert any("vertical flips" in c and "Sky" in c and "Road" in c for c in plan.confirm)
 
 
-def test_em_slices_get_the_from_scratch_unet_full_geometric_augmentation_and_block_splits() -> None:
+def test_em_slices_get_the_from_scratch_unet_exact_geometric_augmentation_and_block_splits() -> None:
     plan = _plan(em_fingerprint(), minutes=10)
     cfg = plan.as_config()
     best = max(EVIDENCE["benchmarks"]["isbi2012"]["variants"], key=lambda v: v["val_mean_iou"])
     assert cfg["model"]["encoder"] == best["encoder"]
     aug = cfg["data"]["augment"]
-    assert aug["vflip_p"] == 0.5 and aug["rot90_p"] == 0.5 and aug["elastic_p"] == 0.5
-    assert aug["elastic_sigma"] == 10.0
+    assert aug["vflip_p"] == 0.5 and aug["rot90_p"] == 0.5
+    assert aug["elastic_p"] == 0 and aug["rotate_p"] == 0 and cfg["data"]["scale_range"] == [1.0, 1.0]
     assert cfg["data"]["mask_value_map"] == {0: 0, 255: 1} and cfg["data"]["in_channels"] == 1
     assert cfg["data"]["test_names"] == [str(i) for i in range(24, 30)]
     assert cfg["data"]["val_names"] == ["20", "21", "22", "23"]
@@ -322,13 +322,14 @@ def test_gray_upright_images_get_no_vertical_flips() -> None:
     assert aug["vflip_p"] == 0 and aug["rot90_p"] == 0
 
 
-def test_gray_orientation_free_images_get_flips_turns_and_strong_elastic() -> None:
+def test_gray_orientation_free_images_get_flips_and_turns_without_resampling() -> None:
     fp = fingerprint({0: 50, 1: 50}, channels=3)
     # the same masks in colour: assumed upright, for the user to confirm
     assert choose_augment(fp, label_layout(fp).classes)[0]["vflip_p"] == 0
     gray = replace(fp, channels=1)
     aug, scale, _, confirm = choose_augment(gray, label_layout(gray).classes)
-    assert aug["vflip_p"] == 0.5 and aug["elastic_p"] == 0.5 and scale == [0.8, 1.25]
+    assert aug["vflip_p"] == 0.5 and aug["rot90_p"] == 0.5 and scale == [1.0, 1.0]
+    assert aug["elastic_p"] == 0 and aug["rotate_p"] == 0
     assert "set data.augment.vflip_p and rot90_p to 0" in confirm
 
 

@@ -136,6 +136,31 @@ def test_predict_skip_existing(tiny_run: Path, tmp_path: Path, capsys) -> None:
     assert "done 0, skipped 1, failed 0" in capsys.readouterr().out
 
 
+def test_ema_weights_are_validated_saved_tested_and_resumed(tmp_path: Path) -> None:
+    """Lightning's EMAWeightAveraging under trainer.callbacks: validation scores the averaged
+    weights, checkpoints hold them as the model (the raw weights aside), `segment test` on the
+    validation split reproduces the logged score, and a resume continues the average."""
+    import pandas as pd
+
+    run = tmp_path / "run"
+    ema = ["--trainer.callbacks+=lightning.pytorch.callbacks.EMAWeightAveraging", "--trainer.callbacks.decay=0.5"]
+    assert main(["segment", "fit", "-c", TINY, "--run_dir", str(run), "--trainer.enable_progress_bar=false",
+                 "--trainer.max_epochs=3", "--data.repeats=8", *ema]) == 0
+    ckpt = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    averaged, raw = ckpt["state_dict"], ckpt["current_model_state"]
+    assert averaged.keys() == raw.keys()
+    assert any(not torch.equal(averaged[k], raw[k]) for k in averaged if averaged[k].is_floating_point())
+    logged = pd.read_csv(run / "logs" / "version_0" / "metrics.csv")["val/mean_iou"].dropna().to_numpy()
+    out = tmp_path / "last"
+    assert main(["segment", "test", "--ckpt", str(run / "checkpoints" / "last.ckpt"), "--split", "val",
+                 "--output", str(out)]) == 0
+    assert json.loads((out / "metrics.json").read_text())["mean_iou"] == pytest.approx(logged[-1], rel=1e-6)
+    assert main(["segment", "fit", "-c", str(run / "config.yaml"), "--run_dir", str(run), "--ckpt_path", "last",
+                 "--trainer.max_epochs=4", "--trainer.enable_progress_bar=false"]) == 0
+    resumed = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    assert resumed["epoch"] == 3 and "current_model_state" in resumed
+
+
 def test_resume_continues_from_last(tiny_run: Path, tmp_path: Path) -> None:
     import shutil
 

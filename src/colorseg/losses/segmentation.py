@@ -1,4 +1,5 @@
-"""Segmentation losses: cross-entropy, soft Dice, Dice + CE, focal. All honour ``ignore_index``.
+"""Segmentation losses: cross-entropy, soft Dice, Dice + CE, focal, Lovász-softmax (+ CE). All honour
+``ignore_index``.
 
 Shapes: ``logits`` (B, K, H, W) float, ``target`` (B, H, W) long with values in 0..K-1 or
 ``ignore_index``. Ignored pixels contribute nothing to any loss or its gradient.
@@ -14,7 +15,7 @@ from torch import nn
 
 from colorseg.errors import ConfigError
 
-LOSSES = ("ce", "dice", "dice_ce", "focal")
+LOSSES = ("ce", "dice", "dice_ce", "focal", "lovasz", "lovasz_ce")
 
 
 def _valid_onehot(logits: torch.Tensor, target: torch.Tensor, ignore_index: int):
@@ -74,6 +75,40 @@ def focal_loss(logits: torch.Tensor, target: torch.Tensor, gamma: float = 2.0,
     return loss.sum() / valid.sum().clamp_min(1)
 
 
+def _lovasz_jaccard_gradient(sorted_truth: torch.Tensor) -> torch.Tensor:
+    """Gradient of the Lovász extension of the Jaccard loss at errors sorted in decreasing order.
+
+    ``sorted_truth`` (N,) float 0/1: whether each pixel (in that order) belongs to the class.
+    Entry i is J(first i+1 pixels wrong) − J(first i pixels wrong), J the Jaccard loss.
+    """
+    total = sorted_truth.sum()
+    intersection = total - sorted_truth.cumsum(0)
+    union = total + (1 - sorted_truth).cumsum(0)
+    jaccard = 1 - intersection / union
+    return torch.cat([jaccard[:1], jaccard[1:] - jaccard[:-1]])
+
+
+def lovasz_softmax_loss(logits: torch.Tensor, target: torch.Tensor, ignore_index: int = 255) -> torch.Tensor:
+    """Lovász-softmax (Berman et al. 2018): a convex surrogate of 1 − IoU, per class over the batch.
+
+    For each class present in ``target`` the pixel errors |[y = c] − p_c| are sorted in decreasing
+    order and weighted by the Lovász extension's gradient of that class's Jaccard loss; the loss is
+    the mean over those classes. With hard one-hot probabilities it equals 1 − mean IoU over the
+    classes present in the target (batch IoU). ``logits`` (B, K, H, W), ``target`` (B, H, W).
+    """
+    probs = logits.float().softmax(1).permute(0, 2, 3, 1).reshape(-1, logits.shape[1])
+    flat = target.reshape(-1)
+    valid = flat != ignore_index
+    probs, flat = probs[valid], flat[valid]
+    losses = []
+    for c in flat.unique():
+        truth = (flat == c).float()
+        errors = (truth - probs[:, c]).abs()
+        errors_sorted, order = errors.sort(descending=True)
+        losses.append(errors_sorted @ _lovasz_jaccard_gradient(truth[order]))
+    return torch.stack(losses).mean() if losses else logits.sum() * 0
+
+
 class SegmentationLoss(nn.Module):
     """One of :data:`LOSSES`; returns a dict of named terms plus ``"loss"`` (their sum).
 
@@ -96,7 +131,7 @@ class SegmentationLoss(nn.Module):
         if self.class_weights is not None and self.class_weights.numel() != logits.shape[1]:
             raise ConfigError(f"class_weights has {self.class_weights.numel()} values for "
                               f"{logits.shape[1]} classes")
-        if self.name in ("ce", "dice_ce"):
+        if self.name in ("ce", "dice_ce", "lovasz_ce"):
             if (target != self.ignore_index).any():
                 terms["ce"] = F.cross_entropy(logits, target, weight=self.class_weights,
                                               ignore_index=self.ignore_index)
@@ -107,5 +142,7 @@ class SegmentationLoss(nn.Module):
         if self.name == "focal":
             terms["focal"] = focal_loss(logits, target, self.focal_gamma, self.class_weights,
                                         self.ignore_index)
+        if self.name in ("lovasz", "lovasz_ce"):
+            terms["lovasz"] = lovasz_softmax_loss(logits, target, self.ignore_index)
         terms["loss"] = sum(terms.values())
         return terms

@@ -12,8 +12,9 @@ What is taken, and from where:
   160² crops, 11 classes; the ``unet`` row at width 24).
 * ``benchmarks``: per benchmark data set (CamVid: RGB street scenes; ISBI 2012: gray EM), every
   colorseg run with a validation score (``results/colorseg*_<dataset>.json``: encoder, precision,
-  channels-last, validation and test mean IoU, adapted Rand error) and the optimiser and U-Net
-  settings of its config (``configs/segment/<dataset>.yaml``).
+  channels-last, validation and test mean IoU, adapted Rand error; ensembles of several runs are
+  left out, as a plan trains one model) and the optimiser and U-Net settings of its config
+  (``configs/segment/<dataset>.yaml``).
 * ``memory``: per encoder and precision, training MiB per megapixel of batch and the fixed part,
   and validation MiB per megapixel (``results/train_memory.json``).
 """
@@ -48,6 +49,8 @@ def _load_json(path: Path) -> dict:
 def _variant(path: Path, repo: Path) -> dict | None:
     r = json.loads(path.read_text())
     if r.get("val_mean_iou") is None:  # runs before validation scores were recorded: no evidence for a choice
+        return None
+    if "members" in r:  # an ensemble of several runs: the plan trains one model
         return None
     out = {"file": str(path.relative_to(repo)), "encoder": r["encoder"], "precision": str(r["precision"]),
            "channels_last": bool(r["channels_last"]), "val_mean_iou": r["val_mean_iou"], "mean_iou": r["mean_iou"],

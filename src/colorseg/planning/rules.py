@@ -15,10 +15,10 @@ The rules, in short (the README has the table):
 * crop: the median short side rounded down to the encoder's size multiple, at most 256 (CPU).
 * batch: about 2^18 pixels per batch (both benchmark configs), halved until the memory model fits.
 * loss: ``ce`` when balanced (largest class ≤ 3× the smallest, no thin class), else ``dice_ce``;
-  CE class weights ∝ 1/√frequency only for classes under 0.1 % of the labelled pixels.
+  CE class weights ∝ 1/√frequency only when a class is under 1 % of the labelled pixels.
 * augmentation: images with an up direction (colour photos, or masks whose classes sit at
   different heights) get no vertical flips or 90° turns; gray orientation-free images (EM,
-  microscopy) get flips, turns and strong elastic deformation.
+  microscopy) get flips and 90° turns only, at the stored scale (no resampling transforms).
 * splits: predefined ones kept; otherwise 20% test + 15% validation (10% + 10% from 1,000
   images), as contiguous blocks for numbered sequences (serial sections, video frames).
 * schedule: ``max_time`` from the budget, cosine over it for a pretrained encoder and the plateau
@@ -499,14 +499,16 @@ def choose_augment(fp: Fingerprint, classes: list[ClassStats]) -> tuple[dict, li
                      "rot90_p to 0.5")
         scale = [0.75, 1.25]
     else:  # gray images without an up direction (colour photos are assumed upright)
-        aug = {"hflip_p": 0.5, "vflip_p": 0.5, "rot90_p": 0.5, "rotate_p": 0.3, "rotate_degrees": 15.0,
-               "elastic_p": 0.5, "elastic_alpha": 1.0, "elastic_sigma": 10.0}
-        reason = (f"{evidence}: no up direction (EM / microscopy-like), so flips, 90° turns and rotations, strong "
-                  "elastic deformation as in the U-Net paper (as configs/segment/isbi2012.yaml)")
+        # exact transforms only: on ISBI 2012 resampling ones (rescale, small rotations, elastic
+        # deformation) lowered validation mean IoU (0.790 → 0.808 without them, benchmarks/README.md)
+        aug = {"hflip_p": 0.5, "vflip_p": 0.5, "rot90_p": 0.5, "rotate_p": 0.0, "elastic_p": 0.0}
+        reason = (f"{evidence}: no up direction (EM / microscopy-like), so flips and 90° turns; no rescaling, small "
+                  "rotations or elastic deformation: on ISBI 2012 leaving them out raised validation mean IoU from 0.790 "
+                  "to 0.808 (as configs/segment/isbi2012.yaml)")
         confirm = ("vertical flips and 90° turns on, because the images show no up direction (EM / "
                    "microscopy-like): " + evidence
                    + ". If they do have one (a horizon, gravity), set data.augment.vflip_p and rot90_p to 0")
-        scale = [0.8, 1.25]
+        scale = [1.0, 1.0]
     return aug, scale, reason + "; brightness, contrast, gamma, noise and blur at colorseg's defaults", confirm
 
 
@@ -778,9 +780,9 @@ def plan_from_fingerprint(fp: Fingerprint, minutes: float, evidence: dict, memor
 
     c += split_choices
     c += [Choice("data.crop_size", crop, why_crop),
-          Choice("data.scale_range", scale, "random rescale before the crop" + (
-              " (objects at many distances, as configs/segment/camvid.yaml)" if scale[0] < 0.8 else
-              " (as configs/segment/isbi2012.yaml)")),
+          Choice("data.scale_range", scale, "random rescale before the crop (objects at many distances, as "
+                 "configs/segment/camvid.yaml)" if scale[0] < scale[1] else
+                 "no rescaling: crops at the stored scale (as configs/segment/isbi2012.yaml)"),
           Choice("data.batch_size", batch, why_batch),
           Choice("data.repeats", sched.repeats, sched.reason_repeats)]
     first = True
