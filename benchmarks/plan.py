@@ -21,11 +21,13 @@ For each data set:
    writes ``results/plan_<dataset>.json``: the planned figures next to the hand-tuned figure read
    from the published JSON of the hand-tuned config's run (:data:`HAND_TUNED_RUN`: CamVid →
    ``colorseg-efficientnet_lite0-bf16-cl-cosine-cw_camvid.json``, ISBI →
-   ``colorseg-bf16-cl-noscale-nowarp_isbi2012.json``), and the difference. Finally it regenerates the README tables (``benchmarks/tables.py``), where
-   ``plan_camvid.json`` and ``plan_isbi2012.json`` appear as rows of the segmentation tables.
+   ``colorseg-bf16-cl-noscale-nowarp_isbi2012.json``), and the difference. Finally it regenerates
+   the README tables (``benchmarks/tables.py``), where ``plan_camvid.json`` and
+   ``plan_isbi2012.json`` appear as rows of the segmentation tables.
 
 Run conditions of the published figures (``benchmarks/README.md``): one thread per run; both
-hand-tuned runs trained at the same time as another one-thread run. Compare ``steps`` in the JSON to see whether a run met different machine load.
+hand-tuned runs trained at the same time as another one-thread run. Compare ``steps`` in the
+JSON to see whether a run met different machine load.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ def relative(path: Path) -> str:
 
 
 #: The published run of each hand-tuned config: its encoder, precision and channels-last, and the
-#: ``--fit-option`` values it trained with, are what the config now says (``config_matches_run``).
+#: ``--fit-option`` values it trained with, are what the config now says (:func:`config_mismatches`).
 HAND_TUNED_RUN = {"camvid": "efficientnet_lite0-bf16-cl-cosine-cw", "isbi2012": "bf16-cl-noscale-nowarp"}
 
 
