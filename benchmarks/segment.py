@@ -133,6 +133,12 @@ def test_split(ckpt: Path | list[Path], dataset: str, data_root: Path, split: st
     return json.loads((output / "metrics.json").read_text())
 
 
+def test_figures(metrics: dict) -> dict:
+    """The test-split figures a result JSON records from ``segment test``'s ``metrics.json``."""
+    keys = ("mean_iou", "mean_dice", "pixel_accuracy", "per_class", "adapted_rand_error")
+    return {key: metrics[key] for key in keys if key in metrics}
+
+
 def bench_colorseg(dataset: str, minutes: float, data_root: Path, encoder: str = "unet", precision: str = "32",
                    channels_last: bool = False, config: str | None = None, fit_options: list[str] | None = None,
                    tag: str = "") -> dict:
@@ -175,11 +181,8 @@ def bench_colorseg(dataset: str, minutes: float, data_root: Path, encoder: str =
         "train_images_per_s": throughput["images_per_s"], "steps": throughput["steps"],
         "inference_seconds_per_image": inference_seconds(ckpt, dataset, data_root),
         "peak_rss_mib": peak_mib, "torch_version": torch.__version__, "threads": THREADS or torch.get_num_threads(),
-        "mean_iou": metrics["mean_iou"], "mean_dice": metrics["mean_dice"],
-        "pixel_accuracy": metrics["pixel_accuracy"], "per_class": metrics["per_class"],
+        **test_figures(metrics),
     }
-    if "adapted_rand_error" in metrics:
-        result["adapted_rand_error"] = metrics["adapted_rand_error"]
     result["tta"] = evaluate_tta(ckpt, run_dir, dataset, data_root, name, TTA[dataset])
     write_json(RESULTS / (f"colorseg-{variant}_{dataset}.json" if variant else f"colorseg_{dataset}.json"), result)
     return result
@@ -272,11 +275,8 @@ def bench_ensemble(result_paths: list[Path], tag: str, data_root: Path) -> dict:
         "steps": sum(r["steps"] for r in results), "threads": sum(r.get("threads") or 1 for r in results),
         "inference_seconds_per_image": inference_seconds(ckpts, dataset, data_root),
         "peak_rss_mib": sum(r["peak_rss_mib"] for r in results), "torch_version": first.get("torch_version"),
-        "mean_iou": metrics["mean_iou"], "mean_dice": metrics["mean_dice"],
-        "pixel_accuracy": metrics["pixel_accuracy"], "per_class": metrics["per_class"],
+        **test_figures(metrics),
     }
-    if "adapted_rand_error" in metrics:
-        result["adapted_rand_error"] = metrics["adapted_rand_error"]
     result["tta"] = evaluate_tta(ckpts, run_dir, dataset, data_root, name, TTA[dataset])
     write_json(RESULTS / f"colorseg-{tag}_{dataset}.json", result)
     return result
