@@ -95,16 +95,13 @@ def hand_tuned(dataset: str) -> dict:
 def config_mismatches(config: dict, result: dict) -> list[str]:
     """Where ``config`` differs from the recipe of the run ``result`` (its encoder, precision,
     channels-last and each ``--fit-option``); empty when the config is that run's recipe."""
-    model, trainer = config.get("model", {}), config.get("trainer", {})
     recorded = {"model.encoder": result["encoder"], "trainer.precision": str(result["precision"]),
                 "model.channels_last": bool(result["channels_last"])}
     for option in result.get("fit_options", []):
         key, _, value = option.lstrip("-").partition("=")
         recorded[key] = yaml.safe_load(value)
-    flat = _flatten(config)
-    flat.setdefault("model.encoder", model.get("encoder", "unet"))
-    flat["trainer.precision"] = str(trainer.get("precision", "32"))
-    flat.setdefault("model.channels_last", False)
+    flat = _effective(config)  # left-out keys at their defaults, as compare_settings reads configs
+    flat["trainer.precision"] = str(config.get("trainer", {}).get("precision", "32"))  # Lightning's default
     return [f"{key}: config {flat.get(key)!r}, run {value!r}" for key, value in recorded.items()
             if flat.get(key) != value]
 

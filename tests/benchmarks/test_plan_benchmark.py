@@ -69,7 +69,7 @@ def test_hand_tuned_figure_is_the_run_of_the_config_as_it_is(dataset: str) -> No
 
 def test_config_mismatches_names_each_differing_setting() -> None:
     config = {"trainer": {"precision": "bf16-mixed"}, "model": {"channels_last": True, "loss": "dice_ce"},
-              "data": {"scale_range": [1.0, 1.0], "augment": {"elastic_p": 0.0}}}
+              "data": {"source": "isbi2012", "root": "a", "scale_range": [1.0, 1.0], "augment": {"elastic_p": 0.0}}}
     run = {"encoder": "unet", "precision": "bf16-mixed", "channels_last": True,
            "fit_options": ["--data.scale_range=[1.0,1.0]", "--data.augment.elastic_p=0"]}
     assert plan_benchmark.config_mismatches(config, run) == []

@@ -499,8 +499,7 @@ def choose_augment(fp: Fingerprint, classes: list[ClassStats]) -> tuple[dict, li
                      "rot90_p to 0.5")
         scale = [0.75, 1.25]
     else:  # gray images without an up direction (colour photos are assumed upright)
-        # exact transforms only: on ISBI 2012 resampling ones (rescale, small rotations, elastic
-        # deformation) lowered validation mean IoU (0.790 → 0.808 without them, benchmarks/README.md)
+        # exact transforms only (the reason below gives the measurement; benchmarks/README.md)
         aug = {"hflip_p": 0.5, "vflip_p": 0.5, "rot90_p": 0.5, "rotate_p": 0.0, "elastic_p": 0.0}
         reason = (f"{evidence}: no up direction (EM / microscopy-like), so flips and 90° turns; no rescaling, small "
                   "rotations or elastic deformation: on ISBI 2012 leaving them out raised validation mean IoU from 0.790 "

@@ -43,7 +43,8 @@ class SegmenterModule(pl.LightningModule):
             (useful with small batches). See :class:`~colorseg.training.encoder_tuning.EncoderTuning`.
         channels_last: train in channels-last memory format (faster convolutions on CPU, see
             ``benchmarks/encoders.py``); bf16 autocast is Lightning's ``--trainer.precision=bf16-mixed``.
-        loss: ``ce`` | ``dice`` | ``dice_ce`` | ``focal`` | ``lovasz`` | ``lovasz_ce``; class_weights (one per class), focal_gamma.
+        loss: ``ce`` | ``dice`` | ``dice_ce`` | ``focal`` | ``lovasz`` | ``lovasz_ce``; class_weights
+            (one per class), focal_gamma.
         lr, weight_decay: AdamW. scheduler: ``cosine`` (over the training budget: max_steps / max_epochs or
             max_time, whichever ends first, see :func:`~colorseg.training.schedules.budget_cosine`),
             ``plateau`` (on the monitored validation metric) or ``none``; warmup_steps linear warm-up.
